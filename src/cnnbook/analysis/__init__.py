@@ -1,0 +1,1 @@
+"""Tools that measure networks: parameters, MACs, receptive fields."""
