@@ -1,0 +1,92 @@
+"""Serve the built site on 127.0.0.1 and drive it with Debian's chromium."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "site"
+SHOTS = ROOT / "artifacts" / "screenshots"
+sys.path.insert(0, str(Path(__file__).parent))
+
+from find_chromium import find  # noqa: E402
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output readable
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url():
+    if not (SITE / "index.html").exists():
+        pytest.fail("site/ is not built; run `make build` first")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    path = find()
+    if path is None:
+        pytest.fail("no chromium found: install Debian's chromium or set CHROMIUM")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def shots_dir():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+@pytest.fixture
+def page(browser, site_url):
+    """A fresh page that records console errors and blocks off-site requests."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.page_errors = []
+    pg.offsite = []
+
+    def on_console(msg):
+        if msg.type == "error":
+            pg.console_errors.append(msg.text)
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(site_url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            pg.offsite.append(url)
+            route.abort()
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))
+    pg.route("**/*", guard)
+    yield pg
+    context.close()
