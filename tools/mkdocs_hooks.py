@@ -3,6 +3,11 @@
 * MathJax and mermaid are served from the site's own origin: their files
   are taken from ``node_modules`` (installed by ``make setup`` from the
   pinned ``package-lock.json``) and added to the build as generated files.
+* Notebook pages are rendered by nbconvert, outside MkDocs' Markdown, so
+  two things MkDocs does for Markdown pages are done here: links to other
+  pages' source files (``training.py``, ``../getting-started.md#install``)
+  become links to the built pages, and are validated; and the table of
+  contents uses the heading ids nbconvert actually wrote.
 * Notebook pages rendered by nbconvert carry loaders for MathJax 2 and
   mermaid from a CDN; they are removed, and the site's own copies serve
   those pages too.
@@ -10,11 +15,15 @@
 
 from __future__ import annotations
 
+import logging
+import posixpath
 import re
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+
+log = logging.getLogger("mkdocs.hooks.cnnbook")
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "node_modules"
@@ -60,3 +69,51 @@ def on_files(files: Files, config) -> Files:
 def on_post_page(output: str, page, config) -> str:
     # Drop nbconvert's CDN MathJax; the site-wide MathJax handles notebook math.
     return _NB_MERMAID.sub("", _NB_MATHJAX.sub("", output))
+
+
+_HREF = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#?]+\.(?:py|md))(#[^"]*)?"')
+_HEADING_ID = re.compile(r"<h[1-6][^>]*\sid=\"([^\"]+)\"")
+
+
+def _is_notebook(page) -> bool:
+    return page.file.src_uri.endswith(".py")
+
+
+def on_page_content(html: str, page, config, files: Files) -> str:
+    if not _is_notebook(page):
+        return html
+
+    def relink(match: re.Match) -> str:
+        target, anchor = match.group(1), match.group(2) or ""
+        src = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), target))
+        dest = files.get_file_from_path(src)
+        if dest is None or not dest.is_documentation_page():
+            log.warning(
+                "%s links to %r, which is not a page of the book", page.file.src_uri, target
+            )
+            return match.group(0)
+        return f'href="{dest.url_relative_to(page.file)}{anchor}"'
+
+    html = _HREF.sub(relink, html)
+
+    # Align the table of contents with the ids in the rendered headings.
+    ids = _HEADING_ID.findall(html)
+    entries = []
+
+    def walk(items):
+        for item in items:
+            entries.append(item)
+            walk(item.children)
+
+    walk(page.toc)
+    if len(entries) == len(ids):
+        for item, heading_id in zip(entries, ids, strict=True):
+            item.id = heading_id
+    else:
+        log.warning(
+            "%s: %d headings in the page but %d in its table of contents",
+            page.file.src_uri,
+            len(ids),
+            len(entries),
+        )
+    return html

@@ -86,7 +86,6 @@ def _full_name(info) -> str:
     return ".".join(reversed(parts))
 
 
-@torch.no_grad()
 def conv_cost(in_channels: int, out_channels: int, kernel: int, height: int, width: int, bias: bool = True) -> tuple[int, int]:
     """(parameters, MACs) of one stride-1, same-padded ``kernel`` x ``kernel`` convolution.
 
@@ -96,3 +95,29 @@ def conv_cost(in_channels: int, out_channels: int, kernel: int, height: int, wid
     params = kernel * kernel * in_channels * out_channels + (out_channels if bias else 0)
     macs = kernel * kernel * in_channels * out_channels * height * width
     return params, macs
+
+
+@torch.inference_mode()
+def latency(model: nn.Module, input_size: tuple[int, ...], repeats: int = 3, warmup: int = 1) -> float:
+    """Median wall-clock seconds of one forward pass in eval mode.
+
+    The warm-up runs are discarded (they pay for memory allocation and
+    kernel selection); the median resists a stray slow run on a busy machine.
+    """
+    import statistics
+    import time
+
+    was_training = model.training
+    model.eval()
+    x = torch.zeros(input_size)
+    try:
+        for _ in range(warmup):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    finally:
+        model.train(was_training)
+    return statistics.median(times)

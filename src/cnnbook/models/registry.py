@@ -11,18 +11,36 @@ from collections.abc import Callable
 from torch import nn
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_INPUT_SIZES: dict[str, tuple[int, int, int]] = {}
+
+#: What a model takes unless it says otherwise: an ImageNet-sized RGB image.
+DEFAULT_INPUT_SIZE = (3, 224, 224)
 
 
-def register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator that files a model constructor under ``name``."""
+def register(
+    name: str, input_size: tuple[int, int, int] = DEFAULT_INPUT_SIZE
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator that files a model constructor under ``name``.
+
+    ``input_size`` (channels, height, width) is the input the model was
+    designed for; summaries and the model zoo use it.
+    """
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _BUILDERS:
             raise ValueError(f"model name {name!r} is registered twice")
         _BUILDERS[name] = fn
+        _INPUT_SIZES[name] = tuple(input_size)
         return fn
 
     return wrap
+
+
+def input_size(name: str) -> tuple[int, int, int]:
+    """The (channels, height, width) input the model ``name`` was designed for."""
+    if name not in _BUILDERS:
+        create(name)  # raises the one-sentence error listing valid names
+    return _INPUT_SIZES[name]
 
 
 def available() -> list[str]:
