@@ -1,0 +1,317 @@
+# %% [markdown]
+# # Residual blocks
+#
+# A residual block does not ask its layers to learn the mapping $H(x)$ it should
+# represent. It asks them for the difference, the *residual*
+# $F(x) = H(x) - x$, and adds the input back:
+#
+# $$y = \operatorname{relu}\big(F(x) + x\big).$$
+#
+# If the best thing a block can do is nothing, it only has to drive $F$ to zero,
+# which is easy for weights that start near zero; a stack of plain layers would
+# have to learn the identity through its non-linearities. This page builds the
+# two residual blocks of the ResNet paper step by step, prices the three ways to
+# handle a shortcut whose shape changes, and then writes ResNet-50 twice (in the
+# Keras style of conv and identity blocks, and torchvision's way) and proves that
+# the two are the same network by swapping weights between them.
+
+# %%
+import inspect
+
+import torch
+import torchvision
+from IPython.display import display
+
+from cnnbook import book, compat, runinfo
+from cnnbook.analysis.complexity import count_macs, count_params
+from cnnbook.models import resnet, resnet_keras
+
+SEED = 0
+torch.manual_seed(SEED)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## BasicBlock: two 3x3 convolutions and a shortcut
+#
+# ResNet-18 and ResNet-34 (and the CIFAR networks) are made of `BasicBlock`s.
+# This is its `forward`, printed from the installed package:
+
+# %%
+print(inspect.getsource(resnet.BasicBlock.forward))
+
+
+# %% [markdown]
+# To watch it work, we run the block's layers one at a time on a
+# $64 \times 56 \times 56$ tensor (the size that enters ResNet-18's first stage)
+# and record the shape after each step.
+
+
+# %%
+def trace_block(block, x):
+    """Run a BasicBlock or Bottleneck by hand, one layer at a time."""
+    block.eval()
+    rows = [("input x", tuple(x.shape), "")]
+    out = x
+    convs = [n for n in ("conv1", "conv2", "conv3") if hasattr(block, n)]
+    for i, name in enumerate(convs, start=1):
+        conv, bn = getattr(block, name), getattr(block, f"bn{i}")
+        out = conv(out)
+        rows.append((name, tuple(out.shape), f"{count_params(conv):,} weights"))
+        out = bn(out)
+        rows.append((f"bn{i}", tuple(out.shape), ""))
+        if i < len(convs):
+            out = torch.relu(out)
+            rows.append(("relu", tuple(out.shape), ""))
+    shortcut = x if block.downsample is None else block.downsample(x)
+    label = "identity" if block.downsample is None else type(block.downsample).__name__
+    rows.append(
+        (
+            f"shortcut ({label})",
+            tuple(shortcut.shape),
+            f"{count_params(block.downsample or torch.nn.Identity()):,} weights",
+        )
+    )
+    out = torch.relu(out + shortcut)
+    rows.append(("relu(F(x) + shortcut)", tuple(out.shape), ""))
+    with torch.no_grad():
+        assert torch.equal(out, block(x)), "the hand trace must equal forward()"
+    return rows
+
+
+with torch.no_grad():
+    basic = resnet.BasicBlock(64, 64)
+    rows = trace_block(basic, torch.randn(1, 64, 56, 56))
+display(book.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 64), stride 1"))
+
+# %% [markdown]
+# The shapes never change, so the shortcut is the input itself. The first block
+# of each later stage halves the resolution and doubles the channels; then $x$
+# no longer fits $F(x)$ and the shortcut must change shape too. torchvision does
+# that with a strided $1 \times 1$ convolution and a batch norm, stored as
+# `downsample`:
+
+# %%
+with torch.no_grad():
+    down = resnet.make_shortcut("B", 64, 128, stride=2)
+    basic2 = resnet.BasicBlock(64, 128, stride=2, downsample=down)
+    rows = trace_block(basic2, torch.randn(1, 64, 56, 56))
+display(book.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 128, stride=2)"))
+
+# %% [markdown]
+# ## Bottleneck: 1x1 down, 3x3, 1x1 up
+#
+# For ResNet-50 and deeper, two $3 \times 3$ convolutions on 256 channels would
+# cost too much. The `Bottleneck` first shrinks the channels four-fold with a
+# $1 \times 1$ convolution, runs the $3 \times 3$ on the narrow tensor and widens
+# it again with another $1 \times 1$:
+
+# %%
+print(inspect.getsource(resnet.Bottleneck.forward))
+
+# %%
+with torch.no_grad():
+    bottleneck = resnet.Bottleneck(256, 64)
+    rows = trace_block(bottleneck, torch.randn(1, 256, 56, 56))
+display(book.table(rows, ["step", "shape", "cost"], "Bottleneck(256, 64): 256 -> 64 -> 64 -> 256"))
+
+candidates = [
+    ("BasicBlock, 64 channels", resnet.BasicBlock(64, 64), 64),
+    ("Bottleneck, 256 -> 64 -> 256", bottleneck, 256),
+    ("BasicBlock, 256 channels", resnet.BasicBlock(256, 256), 256),
+]
+rows = [
+    (name, channels, count_params(block), count_macs(block, (1, channels, 56, 56)))
+    for name, block, channels in candidates
+]
+display(
+    book.table(
+        rows,
+        ["block", "channels in and out", "parameters", "MACs at 56x56"],
+        "Why the bottleneck",
+    )
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# The Bottleneck costs about as much as a BasicBlock on 64 channels, yet it carries
+# four times as many channels from block to block; keeping 256 channels with two
+# $3 \times 3$ convolutions would cost many times more. This is why ResNet-50 needs
+# only a little more compute than ResNet-34 while being 16 layers deeper.
+#
+# ### Where the stride goes: V1 and V1.5
+#
+# The paper (and the Keras code this chapter's ResNet-50 follows) puts the stride
+# of a down-sampling Bottleneck on its first $1 \times 1$ convolution: that layer
+# simply skips three pixels of every four. torchvision moves it to the $3 \times 3$
+# convolution, which then looks at all of them; NVIDIA calls this "ResNet V1.5"
+# and reports slightly better accuracy for a little more compute. The weights have
+# the same shapes, so the same state dict loads into both:
+
+# %%
+v15 = resnet.resnet50()
+v1 = resnet.resnet50(variant="v1")
+v1.load_state_dict(v15.state_dict())
+rows = []
+for name, model in (("V1 (paper, Keras)", v1), ("V1.5 (torchvision)", v15)):
+    block = model.layer2[0]
+    rows.append(
+        (
+            name,
+            block.conv1.stride[0],
+            block.conv2.stride[0],
+            count_params(model),
+            count_macs(model, (1, 3, 224, 224)),
+        )
+    )
+display(book.table(rows, ["ResNet-50", "1x1 stride", "3x3 stride", "parameters", "MACs at 224"]))
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## Shortcuts whose shape changes: options A, B and C
+#
+# The paper compares three ways to handle shortcuts (section 4.1, Table 3):
+#
+# * **A**: every shortcut is an identity; where the shape changes, the input is
+#   subsampled and the extra channels are zeros. No parameters.
+# * **B**: a $1 \times 1$ projection (convolution + BN) only where the shape
+#   changes, identity elsewhere. This is torchvision's choice.
+# * **C**: a projection on every block.
+#
+# Option A is a few lines:
+
+# %%
+print(inspect.getsource(resnet.PadShortcut.forward))
+x = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(1, 2, 4, 4)
+y = resnet.PadShortcut(2, 4, stride=2)(x)
+print("in ", tuple(x.shape), "-> out", tuple(y.shape))
+print("channel 0 kept, subsampled:\n", y[0, 0])
+print("channel 3 is new and zero:\n", y[0, 3])
+
+# %% [markdown]
+# What each option costs, counted on the built networks:
+
+# %%
+rows = []
+for depth in (18, 34, 50):
+    counts = {k: count_params(getattr(resnet, f"resnet{depth}")(shortcut=k)) for k in "ABC"}
+    rows.append(
+        (
+            f"ResNet-{depth}",
+            counts["A"],
+            counts["B"],
+            counts["C"],
+            f"{100 * (counts['C'] - counts['A']) / counts['A']:.1f}%",
+        )
+    )
+display(
+    book.table(
+        rows,
+        ["model", "option A", "option B", "option C", "C over A"],
+        "Parameters by shortcut option (1000 classes)",
+    )
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# On ImageNet the paper measured ResNet-34 at 25.03% (A), 24.52% (B) and 24.19% (C)
+# top-1 error (10-crop testing, Table 3). B beats A a little, probably because
+# A's zero channels learn nothing; C's extra gain is small for its cost, and the
+# Bottleneck networks would pay even more for it (their projections act on the
+# wide 256..2048-channel tensors). So the paper, and torchvision, use B.
+# The CIFAR networks on the [degradation page](degradation.py) use A, which
+# keeps a residual net's parameters exactly equal to those of its plain twin.
+#
+# ## ResNet-50 two ways
+#
+# The classic Keras ResNet-50 is written with two functions: `conv_block`, a
+# Bottleneck whose shortcut is a projection, used first in each stage, and
+# `identity_block`, a Bottleneck whose shortcut is the input. The package's
+# `resnet50_keras` keeps that structure (`stage1` is the stem, `stage2` ..
+# `stage5` hold one `ConvBlock` and then `IdentityBlock`s):
+
+# %%
+print(inspect.getsource(resnet_keras.ConvBlock))
+keras50 = resnet_keras.resnet50_keras(num_classes=4)
+rows = []
+for i in range(2, 6):
+    stage = getattr(keras50, f"stage{i}")
+    kinds = [type(b).__name__ for b in stage]
+    rows.append((f"stage{i}", f"{kinds[0]} + {len(kinds) - 1} x {kinds[1]}", count_params(stage)))
+display(book.table(rows, ["stage", "blocks", "parameters"]))
+print(f"total with 4 classes: {count_params(keras50):,} parameters")
+assert count_params(keras50) == 23_516_228
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# With four output classes the network has 23,516,228 parameters, the figure in
+# the bird-classification exercise this chapter grew from (the difference from
+# torchvision's 25,557,032 is the classifier: $2049 \times (1000 - 4)$ weights).
+# Two details of the Keras source are changed on purpose so that the network is
+# torchvision's exactly: the stem's max-pool pads by one pixel (56x56 after it;
+# the Keras stem gives 55x55) and the stride sits on the 3x3 convolution (V1.5;
+# `variant="v1"` gives the Keras placement).
+#
+# The names differ, though: Keras-style `stage3.0.shortcut.0.weight` is
+# torchvision's `layer2.0.downsample.0.weight`. `torchvision_key_map()` states the
+# correspondence once, and `cnnbook.compat` uses it to move weights:
+
+# %%
+mapping = keras50.torchvision_key_map()
+sample = [
+    "stage1.0.weight",
+    "stage2.0.residual.0.weight",
+    "stage2.0.shortcut.1.running_mean",
+    "stage3.2.residual.4.weight",
+    "fc.weight",
+]
+display(book.table([(k, mapping[k]) for k in sample], ["resnet50_keras", "torchvision resnet50"]))
+
+# %% [markdown]
+# ### The weight-swap proof, live
+#
+# Build torchvision's `resnet50` (random weights; nothing is downloaded), give
+# every batch norm non-trivial statistics so evaluation mode really uses them, load
+# its state dict into the Keras-style model strictly (every tensor used, none
+# missing), and compare the two networks' outputs on the same images. Then go
+# back the other way and check that the round trip is bit-exact.
+
+# %%
+torch.manual_seed(SEED)
+theirs = torchvision.models.resnet50(weights=None).eval()
+g = torch.Generator().manual_seed(SEED)
+for m in theirs.modules():
+    if isinstance(m, torch.nn.BatchNorm2d):
+        m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
+        m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
+ours = resnet_keras.resnet50_keras().eval()
+compat.load_torchvision_state_dict(ours, theirs.state_dict())
+images = torch.randn(1, 3, 224, 224, generator=g)
+with torch.no_grad():
+    a, b = ours(images), theirs(images)
+diff = (a - b).abs().max().item()
+back = compat.to_torchvision_state_dict(ours)
+exact = all(torch.equal(back[k], v) for k, v in theirs.state_dict().items())
+rows = [
+    ("tensors moved", len(mapping)),
+    ("max |output difference| (float32)", f"{diff:.2e}"),
+    ("same top class", bool((a.argmax(1) == b.argmax(1)).all())),
+    ("round trip bit-exact", exact),
+]
+display(
+    book.table(
+        rows, ["check", "result"], "resnet50_keras vs torchvision resnet50, one image at 224x224"
+    )
+)
+assert diff <= 1e-5 and exact
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# The same check runs in the test suite for every depth (ResNet-18 to 152 against
+# torchvision, and this Keras-style model), together with parameter counts equal
+# to torchvision's metadata and MACs within 1% of it. With real ImageNet weights,
+# `torchvision.models.resnet50(weights="IMAGENET1K_V2").state_dict()` loads the
+# same way (that downloads about 100 MB, so this page does not).
+#
+# Next: [Inside torchvision: resnet.py](inside-torchvision.py) reads torchvision's
+# own source, and [The degradation problem](degradation.py) trains plain and
+# residual networks side by side.
