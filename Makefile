@@ -13,7 +13,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.cnnbook-setup
 NODE_STAMP := node_modules/.cnnbook-setup
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export NO_MKDOCS_2_WARNING := 1
 

@@ -1,0 +1,131 @@
+"""Two 3x3 convolutions or one 5x5? Train both (and a 5x5 net with matched parameters).
+
+CPU, shipped data (texture patches), well under a minute:
+
+    python examples/kernel_size_experiment.py
+
+The paper-scale comparison on CIFAR-10 with a GPU (downloads CIFAR-10, about 170 MB):
+
+    python examples/kernel_size_experiment.py --data cifar10 --download --device cuda
+
+Writes the results as JSON (``--out``) and a plot (``--plot``) if asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from cnnbook import runinfo
+from cnnbook.experiments import kernel_size as ks
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default="textures", help="textures (default, offline) or cifar10")
+    p.add_argument("--download", action="store_true", help="allow downloading CIFAR-10")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default: cpu)")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default: 0 1 2)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
+    p.add_argument("--subset", type=int, help="cap on training images (default: the preset's)")
+    p.add_argument("--widths", type=int, nargs="+", help="stage widths, e.g. 8 16 32 32")
+    p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    p.add_argument(
+        "--amp", action=argparse.BooleanOptionalAction, default=None, help="mixed precision"
+    )
+    p.add_argument("--out", type=Path, help="write the results to this JSON file")
+    p.add_argument("--plot", type=Path, help="write a PNG plot of accuracy per variant")
+    return p.parse_args(argv)
+
+
+def make_config(args: argparse.Namespace) -> ks.Config:
+    cfg = ks.preset(args.data)
+    changes = {
+        "seeds": tuple(args.seeds) if args.seeds else None,
+        "epochs": args.epochs,
+        "subset": args.subset,
+        "widths": tuple(args.widths) if args.widths else None,
+        "batch_norm": args.batch_norm,
+        "lr": args.lr,
+        "amp": args.amp,
+    }
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    cfg.device, cfg.download = args.device, args.download
+    for name in ("epochs", "subset"):
+        value = getattr(cfg, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name} must be a positive number, got {value}")
+    if any(w < 1 for w in cfg.widths):
+        raise ValueError(f"--widths must be positive, got {list(cfg.widths)}")
+    return cfg
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    labels = [s["variant"] for s in result["summary"]]
+    for i, label in enumerate(labels):
+        accs = [100 * r["val_acc"] for r in result["runs"] if r["variant"] == label]
+        ax.scatter([i] * len(accs), accs, color="C0", zorder=3)
+        ax.errorbar(i + 0.15, sum(accs) / len(accs), fmt="_", color="C1", markersize=20)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("validation accuracy (%)")
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    os.replace(tmp, path)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = make_config(args)
+        result = ks.run(cfg)
+    except (ValueError, RuntimeError) as exc:
+        # DataError, DeviceError and ConfigError are ValueErrors; a diverged
+        # run raises TrainingDiverged (a RuntimeError). Each says what to do.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(f"{'variant':<26}{'params':>10}{'MACs':>14}{'acc mean':>10}{'std':>7}{'s/epoch':>9}")
+    for s in result["summary"]:
+        print(
+            f"{s['variant']:<26}{s['params']:>10,}{s['macs']:>14,}"
+            f"{100 * s['acc_mean']:>9.1f}%{100 * s['acc_std']:>6.1f}{s['seconds_per_epoch']:>9.2f}"
+        )
+    print(runinfo.describe(seed=result["config"]["seeds"][0]))
+    if args.out:
+        write_json_atomic(args.out, result)
+        print(f"results written to {args.out}")
+    if args.plot:
+        plot(result, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
