@@ -1,0 +1,375 @@
+# %% [markdown]
+# # Training a VGG
+#
+# Most VGG tutorials end with the same forty lines: an `ImageFolder`, a
+# `Resize(224)` and ImageNet normalisation, `random_split` 80/20, a
+# `train()` and a `test()` function, Adam at $10^{-4}$, one log line per
+# epoch, a `copy.deepcopy` of the best model, and `torch.save` of a state dict.
+# Those lines work, but a few details decide whether the numbers they print
+# can be trusted: which images the statistics come from, whether validation
+# sees augmented images, which model ends up saved as "best", and whether a
+# crashed run can continue.
+#
+# This page builds the whole pipeline on data that ships with scikit-image,
+# trains a small VGG on the CPU that builds the page, and then looks at what
+# changes on a GPU and at $32 \times 32$ input.
+
+# %%
+import inspect
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import skimage.data
+import torch
+from IPython.display import display
+from PIL import Image
+
+from cnnbook import book, data, engine, models, plots, runinfo
+from cnnbook.analysis import complexity
+
+SEED = 0
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## The data: three textures, split by region
+#
+# scikit-image ships $512 \times 512$ grey photos of brick, grass and gravel.
+# `data.load("textures")` cuts $32 \times 32$ patches from them: the top three
+# quarters of each photo give the training patches, the bottom quarter the
+# validation patches. Overlapping training windows are fine (they are extra
+# views of the training region), but a validation patch cut from the same
+# region would share pixels with training patches, and the validation score
+# would then reward memory instead of generalisation.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(8, 2.9))
+for ax, name in zip(axes, data.TEXTURES, strict=True):
+    ax.imshow(getattr(skimage.data, name)(), cmap="gray")
+    ax.axhline(384, color="red", lw=2)
+    ax.set_title(f"{name}: train above, val below", fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
+plt.show()
+
+# %%
+bundle = data.load("textures", seed=SEED)
+counts_train = data.class_counts(bundle.train, 3)
+counts_val = data.class_counts(bundle.val, 3)
+display(
+    book.table(
+        [(c, a, b) for c, a, b in zip(bundle.classes, counts_train, counts_val, strict=True)],
+        ["class", "training patches", "validation patches"],
+    )
+)
+print(f"input {bundle.in_channels}x{bundle.image_size}x{bundle.image_size}; "
+      f"mean {bundle.mean[0]:.4f}, std {bundle.std[0]:.4f} (from the {bundle.norm_source})")  # fmt: skip
+
+# %% [markdown]
+# The normalisation statistics come from the **training split only**. Using
+# the whole dataset (or, worse, the validation split) would let the
+# validation images shape the model's input before they are used to judge
+# it. With ImageNet-pretrained weights the rule is different: the network
+# was trained on inputs normalised with ImageNet's mean and standard
+# deviation, so those constants are used (`pretrained=True`), and
+# `bundle.norm_source` says which one applies.
+#
+# ### The same pipeline on your own folder
+#
+# The seeds trained on folders of photos (potato leaves in three classes,
+# birds in four). `data.load` takes such a folder, `root/class_name/image`,
+# and splits it with the seed. Here we write a few texture patches to a
+# temporary folder to show the two transforms it builds:
+
+# %%
+tmp = Path(tempfile.mkdtemp())
+for label, name in enumerate(bundle.classes):
+    (tmp / "folder" / name).mkdir(parents=True)
+    for i in range(10):
+        patch = bundle.val.images[bundle.val.labels == label][i, 0]
+        Image.fromarray(
+            ((patch * bundle.std[0] + bundle.mean[0]) * 255).clamp(0, 255).byte().numpy()
+        ).save(tmp / "folder" / name / f"{i}.png")
+folder = data.load(str(tmp / "folder"), image_size=32, seed=SEED)
+print(
+    f"{len(folder.train)} training and {len(folder.val)} validation images, classes {folder.classes}"
+)
+print("training transform:  ", folder.train.transform)
+print("evaluation transform:", folder.val.transform)
+
+# %% [markdown]
+# Random flips (and crops) belong to the training transform only. They show
+# the network a slightly different image each epoch, which helps it
+# generalise. At evaluation they would do harm: the same image would score
+# differently from one run to the next, so the validation accuracy would be
+# noisy, and a prediction for a user's photo would depend on a coin toss.
+# (The CIFAR tutorial this book draws on flips its test images; the
+# [pitfalls](pitfalls.py) page measures what that does.)
+#
+# ## The loop, line by line
+#
+# Here is the core of one training epoch and one evaluation, as short as it
+# can be. It is not a toy: it is what `engine.fit` runs, minus the
+# bookkeeping.
+
+
+# %%
+def train_one_epoch(model, loader, optimizer, loss_fn):
+    model.train()  # dropout on, batch norm uses (and updates) batch statistics
+    for x, y in loader:
+        logits = model(x)  # forward
+        loss = loss_fn(logits, y)  # mean cross-entropy over the batch
+        optimizer.zero_grad()  # gradients accumulate by default: clear last step's
+        loss.backward()  # backward: fill p.grad for every parameter
+        optimizer.step()  # update: p -= lr * (a function of) p.grad
+
+
+@torch.no_grad()  # no autograd graph: faster, and far less memory
+def accuracy(model, loader):
+    model.eval()  # dropout off, batch norm uses its running statistics
+    correct = total = 0
+    for x, y in loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+        total += len(y)
+    return correct / total
+
+
+# %% [markdown]
+# Why `model.eval()` matters is easiest to see by leaving it out. `vgg_mini`
+# has dropout in its head; in training mode each forward pass drops a
+# different random 30% of the head's units, so the same untrained model,
+# scored twice on the same validation patches, gets two different accuracies:
+
+# %%
+loader = torch.utils.data.DataLoader(bundle.val, batch_size=64, collate_fn=data.collate_batch)
+engine.seed_everything(SEED)
+probe = models.create("vgg_mini", num_classes=3, input_size=32)
+probe.train()
+with torch.no_grad():
+    noisy = [
+        sum((probe(x).argmax(1) == y).sum().item() for x, y in loader) / len(bundle.val)
+        for _ in range(2)
+    ]
+steady = [f"{accuracy(probe, loader):.1%}" for _ in range(2)]
+display(
+    book.table(
+        [("train mode (forgot eval())", *noisy), ("eval mode", *steady)],
+        ["scored in", "accuracy, pass 1", "accuracy, pass 2"],
+    )
+)
+
+# %% [markdown]
+# `engine.fit` wraps that loop with what a real run needs: a seeded data
+# order, metrics summed on the device (no `.item()` per step, which would
+# stall a GPU), a stop with a clear message if the loss becomes NaN, a
+# learning-rate schedule counted in steps, and checkpoints. Its signature:
+
+# %%
+print(f"engine.fit{inspect.signature(engine.fit)}")
+
+# %% [markdown]
+# ## Training
+#
+# `vgg_mini` is a three-block VGG (16, 32 and 64 channels) with a small head.
+# Adam at $10^{-3}$, batch 64, four epochs, on the CPU:
+
+# %%
+out_dir = tmp / "run"
+engine.seed_everything(SEED)  # the initial weights depend on the seed, too
+model = models.create("vgg_mini", num_classes=3, input_size=32)
+print(f"{complexity.count_params(model):,} parameters")
+history = engine.fit(
+    model, bundle.train, bundle.val, epochs=4, batch_size=64, optimizer="adam", lr=1e-3,
+    seed=SEED, device="cpu", out_dir=out_dir,
+    config={"model": "vgg_mini", "model_kwargs": {"num_classes": 3, "input_size": 32},
+            "data": bundle.describe()},
+)  # fmt: skip
+
+# %%
+plots.plot_history(history, title="vgg_mini on texture patches")
+plt.show()
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## Save the best, not the last
+#
+# Validation accuracy need not rise every epoch, so the last epoch is not
+# always the best one. The seed notebook tracked the best model with
+# `copy.deepcopy` but then saved the *last* model under the "best" name.
+# The engine writes two files after every epoch, each atomically (to a
+# temporary file, then renamed, so a crash never leaves half a checkpoint):
+# `last.pt`, to resume from, and `best.pt`, rewritten only when validation
+# accuracy improves.
+
+# %%
+best_state = torch.load(out_dir / "best.pt", weights_only=True)
+last_state = torch.load(out_dir / "last.pt", weights_only=True)
+best_model, _ = engine.load_model(out_dir / "best.pt")
+display(
+    book.table(
+        [
+            (
+                "best.pt",
+                best_state["epoch"],
+                f"{best_state['best_val_acc']:.1%}",
+                f"{engine.evaluate(best_model, bundle.val)['acc']:.1%}",
+            ),
+            (
+                "last.pt",
+                last_state["epoch"],
+                f"{last_state['history']['epochs'][-1]['val_acc']:.1%}",
+                f"{engine.evaluate(model, bundle.val)['acc']:.1%}",
+            ),
+        ],  # fmt: skip
+        ["file", "epoch", "val accuracy when saved", "val accuracy re-evaluated"],
+    )
+)
+if best_state["epoch"] != last_state["epoch"]:
+    print(f"In this run the best epoch was {best_state['epoch']}, not the last one: saving the last "
+          "model as 'best' would have kept a worse model.")  # fmt: skip
+else:
+    print("In this run the last epoch was also the best, so the two files hold the same weights; "
+          "with longer training they can differ, and then best.pt is the one to keep.")  # fmt: skip
+print("a checkpoint holds:", ", ".join(sorted(last_state)))
+
+# %% [markdown]
+# A checkpoint is a dictionary of plain tensors, numbers and strings, so
+# `torch.load(path, weights_only=True)` reads it without executing any
+# pickled code. Besides the weights it holds the optimizer's state (Adam's
+# moment estimates), the scheduler, the epoch and step, the history, the
+# random-number generators' states and the configuration. That is what
+# `--resume` needs to continue an interrupted run so that it ends with the
+# same history as an uninterrupted one; the test suite checks exactly that,
+# by killing a training process with `SIGKILL` halfway through an epoch.
+#
+# ## Where the errors are
+#
+# A confusion matrix of the best checkpoint on the validation patches:
+
+# %%
+y_true, y_pred = engine.predictions(best_model, bundle.val)
+plots.plot_confusion(y_true, y_pred, bundle.classes)
+plt.show()
+
+# %% [markdown]
+# ## Predicting one image
+#
+# A reader's own photo goes through the **evaluation** transform (grey,
+# resize to 32, normalise with the training statistics; no flips), then the
+# model, then a softmax. Here is a $48 \times 48$ crop from the bottom rows of
+# the gravel photo, which no training patch came from:
+
+# %%
+crop = Image.fromarray(skimage.data.gravel()[-60:-12, 300:348])
+name, prob = engine.predict(best_model, crop, bundle.eval_transform, bundle.classes)
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.imshow(crop, cmap="gray")
+ax.set_title(f"{name} ({prob:.1%})", fontsize=9)
+ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# The same from the command line, with the checkpoint's own class names and
+# transform: `cnnbook predict --checkpoint runs/.../best.pt photo.jpg`.
+#
+# ## On a GPU
+#
+# The command is the same; the device and the batch size change, and the
+# engine turns on what makes a GPU fast:
+
+# %%
+display(
+    book.tabs(
+        {
+            "CPU": "cnnbook train --model vgg_mini --data textures --optimizer adam --lr 1e-3 --epochs 4",
+            "GPU": "cnnbook train --model vgg16_cifar --data cifar10 --download --device cuda \\\n"
+            "    --batch-size 256 --lr 0.05 --weight-decay 5e-4 --scheduler cosine --epochs 30 --compile",
+            "Python": "engine.fit(model, bundle.train, bundle.val, device='cuda', batch_size=256,\n"
+            "           amp=None, channels_last=None, compile=True)  # None: on for CUDA",
+        }
+    )
+)
+
+# %% [markdown]
+# * **bf16 autocast** (`--amp`, on by default on CUDA): matrix multiplies and
+#   convolutions run in bfloat16 on the tensor cores, with float32 master
+#   weights. bfloat16 has float32's exponent range, so no loss scaling is needed.
+# * **channels_last**: stores activations as $N \times H \times W \times C$, the
+#   layout cuDNN's fastest convolution kernels use.
+# * **`torch.compile`** (`--compile`): fuses the element-wise layers (ReLU,
+#   batch norm) into the neighbouring kernels; the first epoch pays the
+#   compilation.
+# * **Batch size**: a GPU needs large batches to stay busy. When you raise the
+#   batch, raise the learning rate with it (see [Scaling up](../scale/scaling-up.py)).
+# * **Data loading**: images decoded from files need worker processes and
+#   pinned memory so the GPU never waits; the engine sets both on CUDA.
+#
+# ## VGG at $32 \times 32$
+#
+# VGG was designed for $224 \times 224$ ImageNet crops: five max-pools take
+# 224 to 7, and the first fully connected layer reads $512 \times 7 \times 7 =
+# 25{,}088$ values. Feed it a $32 \times 32$ CIFAR-10 image and the five pools
+# leave $32 / 2^5 = 1$ pixel:
+
+# %%
+tv = models.create("vgg16", num_classes=10)
+x = torch.zeros(1, 3, 32, 32)
+rows = []
+with torch.no_grad():
+    for i, layer in enumerate(tv.features):
+        x = layer(x)
+        if isinstance(layer, torch.nn.MaxPool2d):
+            rows.append((f"features[{i}] (pool)", tuple(x.shape)))
+    pooled = tv.avgpool(x)
+rows.append(("avgpool", tuple(pooled.shape)))
+display(book.table(rows, ["layer", "output shape"]))
+
+# %% [markdown]
+# Two things can happen next, and both are bad.
+#
+# * Code that hard-codes the flatten, like the tutorial's
+#   `x.view(-1, 7 * 7 * 512)`, breaks: 512 values cannot fill rows of 25,088.
+# * torchvision's VGG has an `AdaptiveAvgPool2d((7, 7))` before the head, so
+#   it runs, but it copies the single pixel into all 49 positions. The first
+#   fully connected layer then spends all its weights on 512 distinct numbers:
+
+# %%
+try:
+    torch.zeros(1, 512, 1, 1).view(-1, 7 * 7 * 512)
+except RuntimeError as exc:
+    print("view(-1, 7*7*512) on 32x32 input:", str(exc).splitlines()[0])
+print("all 49 positions equal:", bool((pooled == pooled[..., :1, :1]).all()))
+first_fc = tv.classifier[0]
+print(f"first fully connected layer: {first_fc.in_features:,} inputs, "
+      f"{first_fc.weight.numel():,} weights, fed by 512 distinct values")  # fmt: skip
+
+# %% [markdown]
+# The CIFAR variant (`vgg16_cifar`, as in the tutorial's cfg-driven version)
+# keeps the 13 convolutions, adds batch norm after each, and reads the
+# $512 \times 1 \times 1$ map with a 512-512-10 head:
+
+# %%
+cifar = models.create("vgg16_cifar", num_classes=10)
+rows = []
+for label, net in (("vgg16 (ImageNet head)", tv), ("vgg16_cifar (512-512-10)", cifar)):
+    head = sum(p.numel() for p in net.classifier.parameters())
+    rows.append(
+        (label, complexity.count_params(net), head, complexity.count_macs(net, (1, 3, 32, 32)))
+    )
+display(book.table(rows, ["model", "parameters", "of which in the head", "MACs at 32x32"]))
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# The convolutions are the same (the difference in MACs is the head's
+# multiply-adds); the head, which holds most of VGG-16's parameters, shrinks
+# by more than two orders of magnitude. Training it is one command (a GPU makes it take
+# minutes rather than hours):
+#
+# ```bash
+# cnnbook train --model vgg16_cifar --data cifar10 --download --device cuda \
+#     --batch-size 256 --lr 0.05 --weight-decay 5e-4 --scheduler cosine --epochs 30
+# ```
+#
+# `data.load("cifar10")` applies the standard CIFAR augmentation to training
+# images only: pad by 4 pixels, take a random $32 \times 32$ crop, and flip
+# horizontally half the time.

@@ -1,0 +1,332 @@
+"""The ``cnnbook`` command: ``train``, ``predict``, ``summary`` and ``models``.
+
+Every user mistake ends with one sentence on stderr and exit status 2 (a
+diverged run: 3; an interrupted one: 130), never a traceback. The same
+command runs under ``torchrun --nproc_per_node=N -m cnnbook train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage dump)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cnnbook", description="Train, inspect and use the book's CNNs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model and write checkpoints and curves")
+    t.add_argument(
+        "--model", default="vgg_mini", help="a registered model name (see `cnnbook models`)"
+    )
+    t.add_argument(
+        "--data", default="mnist", help="mnist, textures, cifar10, fake, or an image-folder path"
+    )
+    t.add_argument("--epochs", type=_positive_int, default=3)
+    t.add_argument(
+        "--batch-size", type=_positive_int, default=128, help="global batch (all processes)"
+    )
+    t.add_argument("--lr", type=_positive_float, default=0.05)
+    t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw"])
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--scheduler", default="constant", choices=["constant", "multistep", "cosine"])
+    t.add_argument(
+        "--milestones", type=_positive_int, nargs="*", default=[], help="steps for multistep"
+    )
+    t.add_argument("--warmup-steps", type=int, default=0)
+    t.add_argument("--max-steps", type=_positive_int, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--out", default=None, help="output directory (default runs/MODEL-DATA)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    t.add_argument("--overwrite", action="store_true", help="start afresh even if OUT holds a run")
+    t.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bfloat16 autocast (default: on for CUDA)")  # fmt: skip
+    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--compile", action="store_true", help="torch.compile the model")
+    t.add_argument("--workers", type=int, default=None, help="data-loading processes")
+    t.add_argument("--image-size", type=_positive_int, default=None)
+    t.add_argument("--subset", type=_positive_int, default=None, help="cap on training images")
+    t.add_argument("--download", action="store_true", help="allow downloading CIFAR-10")
+    t.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm under torchrun")
+    t.add_argument("--dist-backend", default=None, choices=["gloo", "nccl"])
+    t.add_argument("--dist-timeout", type=_positive_float, default=None, help="seconds")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+    p = sub.add_parser("predict", help="classify images with a trained checkpoint")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("images", nargs="+")
+    p.add_argument("--top-k", type=_positive_int, default=1)
+    p.add_argument("--device", default="cpu")
+
+    s = sub.add_parser("summary", help="layer table with parameters and MACs (torchinfo)")
+    s.add_argument("name")
+    s.add_argument("--num-classes", type=_positive_int, default=None)
+    s.add_argument("--input-size", type=_positive_int, nargs="+", default=None, metavar="N",
+                   help="C H W (or N C H W); default: the model's own input size")  # fmt: skip
+    s.add_argument("--depth", type=_positive_int, default=3)
+
+    sub.add_parser("models", help="list the registered model names")
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", 0))
+
+
+def _build_model(name: str, num_classes: int, in_channels: int, image_size: int):
+    """Create ``name``, telling it the input's channels and size when it takes them.
+
+    Models made for 224-pixel ImageNet images (torchvision's) take neither:
+    they adapt to the size through adaptive pooling and expect 3 channels.
+    """
+    from cnnbook import models
+
+    attempts = [
+        {"in_channels": in_channels, "input_size": image_size},
+        {"in_channels": in_channels},
+        {"input_size": image_size},
+        {},
+    ]
+    for kw in attempts:
+        try:
+            return models.create(name, num_classes=num_classes, **kw), kw
+        except TypeError as exc:
+            if "unexpected keyword" not in str(exc):
+                raise
+    raise ValueError(f"model {name!r} cannot be built with {num_classes} classes")
+
+
+def _probe(model, in_channels: int, image_size: int, name: str) -> None:
+    """One forward pass on a blank image, so a size mismatch is one sentence, not a traceback."""
+    import torch
+
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, in_channels, image_size, image_size))
+    except RuntimeError as exc:
+        raise ValueError(
+            f"model {name!r} cannot take {in_channels}x{image_size}x{image_size} images "
+            f"({str(exc).splitlines()[0]}); choose another --image-size or model"
+        ) from None
+    finally:
+        model.train()
+
+
+def _data_label(name: str) -> str:
+    return Path(name).name if ("/" in name or os.sep in name) else name
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_train(args) -> int:
+    from cnnbook import data, engine, models, plots
+
+    main = _rank() == 0
+    if args.model not in models.available():
+        raise ValueError(
+            f"unknown model {args.model!r}; choose one of: {', '.join(models.available())}"
+        )
+    engine.resolve_device(args.device)  # fail before loading any data
+    out = Path(args.out or Path("runs") / f"{args.model}-{_data_label(args.data)}")
+    last = out / "last.pt"
+    if args.resume:
+        if not last.is_file():
+            raise engine.CheckpointError(f"cannot resume: there is no checkpoint at {last}")
+        saved = engine.checkpoint.load(last).get("config", {}).get("model")
+        if saved and saved != args.model:
+            raise engine.CheckpointError(
+                f"{last} holds a {saved!r} model, not {args.model!r}; use the same --model or another --out"
+            )
+    elif last.exists() and not args.overwrite:
+        raise engine.CheckpointError(
+            f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out"
+        )
+    bundle = data.load(
+        args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
+        download=args.download,
+    )  # fmt: skip
+    engine.seed_everything(args.seed)
+    model, kw = _build_model(args.model, len(bundle.classes), bundle.in_channels, bundle.image_size)
+    if "in_channels" not in kw and bundle.in_channels != 3:
+        # An ImageNet-style model wants colour: repeat the grey channel.
+        bundle = data.load(
+            args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
+            download=args.download, channels=3,
+        )  # fmt: skip
+    _probe(model, bundle.in_channels, bundle.image_size, args.model)
+    engine.seed_everything(args.seed)
+    model, kw = _build_model(args.model, len(bundle.classes), bundle.in_channels, bundle.image_size)
+    config = {
+        "model": args.model,
+        "model_kwargs": {"num_classes": len(bundle.classes), **kw},
+        "data": bundle.describe(),
+    }
+    if main and not args.quiet:
+        print(
+            f"training {args.model} on {bundle.name}: {len(bundle.train)} training / "
+            f"{len(bundle.val)} validation images, {len(bundle.classes)} classes, "
+            f"{bundle.in_channels}x{bundle.image_size}x{bundle.image_size}; writing to {out}",
+            flush=True,
+        )
+    history = engine.fit(
+        model, bundle.train, bundle.val,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+        momentum=args.momentum, weight_decay=args.weight_decay, scheduler=args.scheduler,
+        milestones=args.milestones, warmup_steps=args.warmup_steps, max_steps=args.max_steps,
+        seed=args.seed, device=args.device, amp=args.amp, channels_last=args.channels_last,
+        compile=args.compile, num_workers=args.workers, out_dir=out, resume=args.resume,
+        overwrite=args.overwrite, log=not args.quiet, sync_bn=args.sync_bn,
+        dist_backend=args.dist_backend, dist_timeout=args.dist_timeout, config=config,
+    )  # fmt: skip
+    if not main:
+        return 0
+    plots.plot_history(history, out / "curves.png", title=f"{args.model} on {bundle.name}")
+    best, _ = engine.load_model(out / "best.pt")
+    y_true, y_pred = engine.predictions(best, bundle.val)
+    plots.plot_confusion(y_true, y_pred, bundle.classes, out / "confusion.png")
+    if not args.quiet:
+        print(
+            f"best validation accuracy {100 * (history.best_val_acc or 0):.1f}% "
+            f"(epoch {history.best_epoch}); wrote {out}/best.pt, last.pt, history.json, "
+            "curves.png, confusion.png"
+        )
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from cnnbook import data, engine
+
+    for img in args.images:
+        if not Path(img).is_file():
+            raise data.DataError(f"no image file at {img}")
+    model, config = engine.load_model(args.checkpoint, device=args.device)
+    d = config["data"]
+    transform = data.make_eval_transform(d["in_channels"], d["image_size"], d["mean"], d["std"])
+    for img in args.images:
+        top = engine.predict(
+            model, img, transform, d["classes"], device=args.device, top_k=args.top_k
+        )
+        print(f"{img}: " + ", ".join(f"{name} {100 * p:.1f}%" for name, p in top))
+    return 0
+
+
+def cmd_summary(args) -> int:
+    import torch
+
+    from cnnbook import models
+    from cnnbook.analysis.complexity import summarize
+
+    model = models.create(args.name, num_classes=args.num_classes)
+    if args.input_size:
+        size = tuple(args.input_size)
+        if len(size) == 3:
+            size = (1, *size)
+        if len(size) != 4:
+            raise ValueError("--input-size takes C H W or N C H W")
+        candidates = [size]
+    else:
+        candidates = [(1, *models.input_size(args.name))]  # the size the model was designed for
+    model.eval()
+    for size in candidates:
+        try:
+            with torch.no_grad():
+                model(torch.zeros(size))
+        except RuntimeError as exc:
+            last = str(exc).splitlines()[0]
+            continue
+        print(f"{args.name}, input {'x'.join(map(str, size))}")
+        print(summarize(model, size, depth=args.depth))
+        return 0
+    shown = " or ".join("x".join(map(str, s)) for s in candidates)
+    raise ValueError(
+        f"model {args.name!r} cannot take input {shown} ({last}); pass --input-size C H W"
+    )
+
+
+def cmd_models(args) -> int:
+    from cnnbook import models
+
+    print("\n".join(models.available()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from cnnbook import data, distributed, engine
+
+    handlers = {
+        "train": cmd_train,
+        "predict": cmd_predict,
+        "summary": cmd_summary,
+        "models": cmd_models,
+    }
+    expected = (
+        data.DataError,
+        engine.ConfigError,
+        engine.CheckpointError,
+        engine.DeviceError,
+        distributed.DistributedError,
+        ValueError,
+    )
+    try:
+        return handlers[args.command](args)
+    except engine.TrainingDiverged as exc:
+        print(f"cnnbook {args.command}: {exc}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except expected as exc:
+        message = str(exc).strip().splitlines()
+        # Errors raised in data-loading workers come back wrapped in a
+        # traceback; the original sentence is on the last line.
+        text = message[-1].split("DataError: ", 1)[-1] if message else type(exc).__name__
+        if _rank() == 0 or isinstance(exc, data.DataError):
+            print(f"cnnbook {args.command}: {text}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print(f"cnnbook {args.command}: interrupted; continue a run with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
