@@ -3,10 +3,20 @@
 >>> from cnnbook import models
 >>> net = models.create("vgg11", num_classes=10)
 
-Each family lives in its own module and registers its names on import.
+Each family lives in its own module and registers its names on import;
+importing this package imports them all, so ``available()`` is complete.
 """
 
-from cnnbook.models import vgg  # noqa: F401  (registers names)
-from cnnbook.models.registry import available, create, register
+from cnnbook.models import (  # noqa: F401  (imported for their registrations)
+    c3,
+    cifar_resnet,
+    kernel_nets,
+    resnet,
+    resnet_keras,
+    vgg,
+    vgg_by_hand,
+    vgg_variants,
+)
+from cnnbook.models.registry import available, create, input_size, register
 
-__all__ = ["available", "create", "register"]
+__all__ = ["available", "create", "input_size", "register"]

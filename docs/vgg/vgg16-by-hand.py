@@ -1,0 +1,178 @@
+# %% [markdown]
+# # VGG-16 by hand
+#
+# VGG-16 is configuration D of Simonyan and Zisserman's paper: thirteen
+# $3 \times 3$ convolutions in five blocks, each block closed by a $2 \times 2$
+# max-pool, then three fully connected layers. Thirteen plus three weight
+# layers give the name.
+#
+# This page writes it out the way a learner first does: no loops, no
+# configuration list, every layer on its own line. Then it checks the result
+# three ways: the layer-by-layer summary (134,272,835 parameters for a
+# three-class problem such as healthy / early blight / late blight potato
+# leaves), a side-by-side comparison with torchvision's `vgg16`, and a live
+# weight swap that shows both networks compute the same function.
+
+# %%
+import inspect
+
+import torch
+import torchvision
+from IPython.display import SVG, display
+
+from cnnbook import book, compat, diagram, runinfo
+from cnnbook.analysis import complexity
+from cnnbook.models.vgg_by_hand import VGG16ByHand
+
+SEED = 0
+torch.manual_seed(SEED)
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## The model, layer by layer
+#
+# The class below is printed from the installed package, so it is exactly the
+# code that runs on this page. Two details are worth a look. `padding=1` on
+# every convolution keeps the height and width, so only the pools shrink the
+# image: $224 \to 112 \to 56 \to 28 \to 14 \to 7$. And `torch.flatten(x, 1)`
+# flattens everything *except* the batch dimension; a hard-coded
+# `x.view(-1, 7 * 7 * 512)` would silently mix images of one batch together
+# whenever the input is not $224 \times 224$ (see [Pitfalls](pitfalls.py)).
+
+# %%
+print(inspect.getsource(VGG16ByHand))
+
+# %% [markdown]
+# ## The summary table
+#
+# torchinfo runs one $3 \times 224 \times 224$ image through the model and
+# records every layer's output shape, parameters and multiply-accumulates.
+
+# %%
+model = VGG16ByHand(num_classes=3)
+stats = complexity.summarize(model, (1, 3, 224, 224), depth=2)
+print(stats)
+total = complexity.count_params(model)
+assert total == stats.total_params
+display(book.note(f"VGG16ByHand(num_classes=3) has {total:,} parameters.", "info", "Total"))
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# The three fully connected layers hold almost all of it. The first one maps
+# $512 \times 7 \times 7 = 25{,}088$ inputs to 4,096 outputs: $25{,}088 \times
+# 4{,}096$ weights plus 4,096 biases.
+
+# %%
+convs = sum(complexity.count_params(getattr(model, f"block{i}")) for i in range(1, 6))
+fc = complexity.count_params(model.classifier)
+fc1 = complexity.count_params(model.classifier[0])
+rows = [
+    ("13 convolutions", convs, f"{convs / total:.1%}"),
+    ("3 fully connected layers", fc, f"{fc / total:.1%}"),
+    ("  of which the first (25,088 -> 4,096)", fc1, f"{fc1 / total:.1%}"),
+    ("total", total, "100%"),
+]
+display(book.table(rows, ["part", "parameters", "share"]))
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## Side by side with torchvision
+#
+# torchvision's `vgg16` builds the same network from a configuration list.
+# Its layers are called `features.0`, `features.2`, ... where ours are called
+# `block1.0`, `block1.2`, ...; everything else should agree. Both models are
+# traced here on the *meta* device, which computes shapes without
+# arithmetic, so the comparison costs nothing.
+
+# %%
+with torch.device("meta"):
+    ours_meta = VGG16ByHand(num_classes=3, init_weights=False)
+    theirs_meta = torchvision.models.vgg16(weights=None, num_classes=3, init_weights=False)
+shown = (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AdaptiveAvgPool2d, torch.nn.Linear)
+
+
+def shown_layers(net):
+    return [
+        lay for lay in diagram.trace_layers(net, (1, 3, 224, 224)) if isinstance(lay.module, shown)
+    ]
+
+
+rows, mismatches = [], 0
+for a, b in zip(shown_layers(ours_meta), shown_layers(theirs_meta), strict=True):
+    pa = sum(p.numel() for p in a.module.parameters())
+    pb = sum(p.numel() for p in b.module.parameters())
+    same = a.output_shape == b.output_shape and pa == pb and type(a.module) is type(b.module)
+    mismatches += not same
+    rows.append(
+        (
+            a.name,
+            b.name,
+            type(a.module).__name__,
+            str(a.output_shape[1:]),
+            pa,
+            "yes" if same else "NO",
+        )
+    )
+display(book.table(rows, ["ours", "torchvision", "type", "output shape", "parameters", "same"]))
+print(f"{len(rows)} layers compared, {mismatches} differ.")
+assert mismatches == 0
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## The weight-swap proof
+#
+# Same shapes and counts do not yet prove the same function: a swapped pair of
+# layers, a missing ReLU or a different flatten order would pass the table
+# above. So here torchvision's `vgg16` is created with its own random
+# initialisation, its weights are copied into our model with
+# `cnnbook.compat.load_torchvision_state_dict` (strict: every tensor must find
+# its place, and shapes must match), and both networks classify the same
+# random image in evaluation mode (dropout off).
+
+# %%
+theirs = torchvision.models.vgg16(weights=None, num_classes=3).eval()
+key_map = model.torchvision_key_map()
+display(
+    book.table(
+        list(key_map.items())[:6] + [("...", "...")] + list(key_map.items())[-2:],
+        ["our key", "torchvision key"],
+        caption=f"{len(key_map)} tensors mapped",
+    )
+)
+compat.load_torchvision_state_dict(model, theirs.state_dict())
+model.eval()
+x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(SEED))
+with torch.no_grad():
+    out_theirs, out_ours = theirs(x), model(x)
+diff = (out_theirs - out_ours).abs().max().item()
+back = compat.to_torchvision_state_dict(model)
+exact = list(back) == list(theirs.state_dict()) and all(
+    torch.equal(back[k], v) for k, v in theirs.state_dict().items()
+)
+rows = [
+    ("torchvision logits", [round(v, 6) for v in out_theirs[0].tolist()]),
+    ("our logits", [round(v, 6) for v in out_ours[0].tolist()]),
+    ("largest absolute difference", f"{diff:.3g}"),
+    ("weights returned to torchvision's names unchanged", exact),
+]
+display(book.table(rows, ["", "value"]))
+assert diff <= 1e-5 and exact
+print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# The test suite runs the same proof for all eight of torchvision's VGGs
+# (with and without batch norm) at a smaller input, and checks their
+# parameter counts and multiply-accumulates against torchvision's published
+# figures.
+#
+# ## A diagram generated from the model
+#
+# The picture below is not drawn by hand: `cnnbook.diagram` runs the model on
+# the meta device with hooks on every layer, groups the convolutions that
+# precede each max-pool into a block, and draws one box per block (height
+# grows with the feature map's side, width with its channels) and one per
+# fully connected layer. Change the model and the picture follows.
+
+# %%
+display(SVG(diagram.architecture_svg(ours_meta, (1, 3, 224, 224), title="VGG-16, 3 classes")))
+print(runinfo.describe(seed=SEED))
