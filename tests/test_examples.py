@@ -33,5 +33,7 @@ def test_example_runs_with_defaults(script, tmp_path):
         timeout=120,
     )
     elapsed = time.perf_counter() - start
-    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    )
     assert elapsed < 60, f"{script.name} took {elapsed:.0f} s with its defaults (limit 60 s)"

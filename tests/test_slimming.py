@@ -39,14 +39,6 @@ def test_uninitialised_model_is_zeroed_and_in_eval_mode():
     assert all(torch.count_nonzero(p) == 0 for p in m.parameters())
 
 
-def test_latency_is_positive_and_restores_mode():
-    m = torch.nn.Sequential(torch.nn.Linear(8, 8))
-    m.train()
-    lat = slimming.measure_latency(m, (1, 8), repeats=3)
-    assert 0 < lat["min_s"] <= lat["median_s"] and lat["repeats"] == 3
-    assert m.training
-
-
 def test_cpu_threads_restores_the_setting():
     before = torch.get_num_threads()
     with slimming.cpu_threads(1):

@@ -28,12 +28,7 @@
   };
 })();
 
-// Material's instant navigation (if enabled) swaps pages without a reload.
-document$.subscribe(() => {
-  if (window.MathJax && MathJax.typesetPromise) {
-    MathJax.startup.output.clearCache();
-    MathJax.typesetClear();
-    MathJax.texReset();
-    MathJax.typesetPromise();
-  }
-});
+// Every page is a full page load (the theme's instant navigation is off), so
+// MathJax's own start-up typesetting is all that is needed. Re-typesetting on
+// Material's document$ events after start-up clears MathJax's glyph styles and
+// leaves the formulas blank.

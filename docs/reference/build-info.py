@@ -18,5 +18,13 @@ display(book.table(sorted(details.items()), ["what", "value"], caption="This bui
 # The site itself was rendered with these packages:
 
 # %%
-packages = ["mkdocs", "mkdocs-material", "mkdocs-jupyter", "jupytext", "torchinfo", "numpy", "matplotlib"]
+packages = [
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocs-jupyter",
+    "jupytext",
+    "torchinfo",
+    "numpy",
+    "matplotlib",
+]
 display(book.table([(name, metadata.version(name)) for name in packages], ["package", "version"]))

@@ -25,7 +25,8 @@ from torchvision import models as tvm
 
 from cnnbook import book, runinfo
 from cnnbook.analysis import complexity
-from cnnbook.experiments.slimming import measure_latency, uninitialised
+from cnnbook.analysis.complexity import measure_latency
+from cnnbook.experiments.slimming import uninitialised
 from cnnbook.models import vgg
 
 SEED = 0

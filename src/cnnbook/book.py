@@ -55,7 +55,10 @@ def table(rows: Iterable[Sequence], headers: Sequence[str], caption: str | None 
         f"{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>"
     )
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)) for r in [list(headers), *rows]]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False))
+        for r in [list(headers), *rows]
+    ]
     return _Rich(html_text, "\n".join(lines))
 
 
@@ -76,7 +79,9 @@ def tabs(blocks: Mapping[str, str], language: str = "bash") -> _Rich:
     for i, (label, code) in enumerate(blocks.items(), start=1):
         tab_id = f"__cnnbook_tabbed_{set_id}_{i}"
         checked = " checked" if i == 1 else ""
-        inputs.append(f'<input{checked} id="{tab_id}" name="__cnnbook_tabbed_{set_id}" type="radio">')
+        inputs.append(
+            f'<input{checked} id="{tab_id}" name="__cnnbook_tabbed_{set_id}" type="radio">'
+        )
         labels.append(f'<label for="{tab_id}">{html.escape(label)}</label>')
         contents.append(
             f'<div class="tabbed-block"><div class="highlight"><pre><code class="language-{language}">'

@@ -32,7 +32,9 @@ def key_map(model: nn.Module) -> dict[str, str]:
     return mapping
 
 
-def load_torchvision_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.Module:
+def load_torchvision_state_dict(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor]
+) -> nn.Module:
     """Copy a torchvision ``state_dict`` into ``model`` strictly; returns ``model``."""
     mapping = key_map(model)
     ours = model.state_dict()

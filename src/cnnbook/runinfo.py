@@ -29,6 +29,10 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def accelerator() -> str:
     """A short description of the GPU PyTorch sees, or ``"none"``."""
     if torch.cuda.is_available():
@@ -48,7 +52,8 @@ def info(seed: int | None = None) -> dict[str, str]:
         "torchvision": torchvision.__version__,
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
-        "cpu": f"{cpu_name()} ({os.cpu_count()} logical cores, torch uses {torch.get_num_threads()} threads)",
+        "cpu": f"{cpu_name()} ({_plural(os.cpu_count() or 1, 'logical core')}, "
+        f"torch uses {_plural(torch.get_num_threads(), 'thread')})",
         "gpu": accelerator(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

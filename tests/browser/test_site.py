@@ -47,7 +47,13 @@ def test_math_is_typeset_on_markdown_and_notebook_pages(page, site_url):
     for path in (".", "vgg/blocks"):
         _open(page, site_url, path)
         page.wait_for_selector("mjx-container", state="attached", timeout=15000)
-        assert page.locator("mjx-container").count() > 0, path
+        # Typeset is not enough: the glyphs must be drawn (a formula whose
+        # font rules are missing takes up space but shows nothing).
+        drawn = page.evaluate(
+            """() => Array.from(document.querySelectorAll('mjx-container mjx-c')).slice(0, 20)
+                 .map((c) => getComputedStyle(c, '::before').content)"""
+        )
+        assert drawn and all(c not in ("none", "normal", '""') for c in drawn), (path, drawn)
 
 
 def test_search_finds_vgg(page, site_url, shots_dir):

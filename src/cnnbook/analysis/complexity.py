@@ -3,7 +3,8 @@
 MACs are what torchvision's weights metadata calls ``_ops`` (it reports
 GFLOPS but counts one multiply-add as one operation), so the two can be
 compared directly. The counts come from torchinfo, which runs one forward
-pass on a zero tensor of the given size.
+pass on a zero tensor of the given size; it also counts each bias add as
+one MAC per output element, a fraction of a percent for real networks.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def _full_name(info) -> str:
     return ".".join(reversed(parts))
 
 
-def conv_cost(in_channels: int, out_channels: int, kernel: int, height: int, width: int, bias: bool = True) -> tuple[int, int]:
+def conv_cost(
+    in_channels: int, out_channels: int, kernel: int, height: int, width: int, bias: bool = True
+) -> tuple[int, int]:
     """(parameters, MACs) of one stride-1, same-padded ``kernel`` x ``kernel`` convolution.
 
     A closed-form helper for the arithmetic pages: every output element
@@ -98,18 +101,21 @@ def conv_cost(in_channels: int, out_channels: int, kernel: int, height: int, wid
 
 
 @torch.inference_mode()
-def latency(model: nn.Module, input_size: tuple[int, ...], repeats: int = 3, warmup: int = 1) -> float:
-    """Median wall-clock seconds of one forward pass in eval mode.
+def measure_latency(
+    model: nn.Module, input_size: tuple[int, ...], repeats: int = 3, warmup: int = 1
+) -> dict:
+    """Seconds per forward pass in eval mode: minimum and median of ``repeats`` timed runs.
 
-    The warm-up runs are discarded (they pay for memory allocation and
-    kernel selection); the median resists a stray slow run on a busy machine.
+    The warm-up runs are discarded (they pay for memory allocation and kernel
+    selection). The minimum is the better estimate of what the model costs:
+    anything else running on the machine can only make a run slower.
     """
     import statistics
     import time
 
     was_training = model.training
     model.eval()
-    x = torch.zeros(input_size)
+    x = torch.zeros(tuple(input_size))
     try:
         for _ in range(warmup):
             model(x)
@@ -120,4 +126,4 @@ def latency(model: nn.Module, input_size: tuple[int, ...], repeats: int = 3, war
             times.append(time.perf_counter() - start)
     finally:
         model.train(was_training)
-    return statistics.median(times)
+    return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}

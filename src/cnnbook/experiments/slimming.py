@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -54,31 +53,6 @@ def uninitialised(name: str, **kwargs) -> nn.Module:
         for t in list(model.parameters()) + list(model.buffers()):
             t.zero_()
     return model.eval()
-
-
-@torch.no_grad()
-def measure_latency(
-    model: nn.Module, input_size: Sequence[int], repeats: int = 3, warmup: int = 1
-) -> dict:
-    """Seconds per forward pass on the CPU: minimum and median of ``repeats`` timed runs.
-
-    The minimum is the better estimate of what the model costs: anything
-    else running on the machine can only make a run slower, never faster.
-    """
-    was_training = model.training
-    model.eval()
-    x = torch.zeros(tuple(input_size))
-    try:
-        for _ in range(warmup):
-            model(x)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t0)
-    finally:
-        model.train(was_training)
-    return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}
 
 
 @dataclass
@@ -175,7 +149,9 @@ def run(config: Config | None = None, variants=DEFAULT_VARIANTS, log=None) -> di
             probe = uninitialised("vgg16_slim", **kwargs)
             row["params"] = complexity.count_params(probe)
             row["macs"] = complexity.count_macs(probe, (1, c, size, size))
-            lat = measure_latency(probe, (1, c, size, size), repeats=config.latency_repeats)
+            lat = complexity.measure_latency(
+                probe, (1, c, size, size), repeats=config.latency_repeats
+            )
             row["latency_ms"] = 1000 * lat["min_s"]
             del probe
             accs, seconds = [], []
