@@ -15,7 +15,9 @@ def test_conv_cost_formula():
 
 
 def test_counts_match_a_hand_count():
-    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10 * 10, 5))
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10 * 10, 5)
+    )
     assert complexity.count_params(net) == (27 * 8 + 8) + (800 * 5 + 5)
     # torchinfo counts a bias add as one more MAC per output element
     conv_macs = 27 * 8 * 10 * 10 + 8 * 10 * 10
@@ -52,4 +54,6 @@ def test_latency_is_positive_and_restores_mode():
 def test_runinfo_names_versions_and_seed():
     line = runinfo.describe(seed=7)
     assert f"torch {torch.__version__}" in line and "seed 7" in line
-    assert runinfo.info()["gpu"] == ("none" if not torch.cuda.is_available() else runinfo.accelerator())
+    assert runinfo.info()["gpu"] == (
+        "none" if not torch.cuda.is_available() else runinfo.accelerator()
+    )
