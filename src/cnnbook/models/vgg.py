@@ -101,6 +101,12 @@ def vgg11_blocks(
     return VGGBlocks(scale_arch(VGG11_ARCH, width_ratio), in_channels, num_classes, input_size)
 
 
+@register("vgg11_quarter", input_size=(1, 224, 224))
+def vgg11_quarter(num_classes: int = 10, in_channels: int = 1, input_size: int = 224):
+    """d2l's training model: VGG-11 with every block a quarter as wide."""
+    return VGGBlocks(scale_arch(VGG11_ARCH, 4), in_channels, num_classes, input_size)
+
+
 @register("vgg_mini", input_size=(1, 28, 28))
 def vgg_mini(num_classes: int = 10, in_channels: int = 1, input_size: int = 28):
     """A three-block VGG small enough to train on 28x28 digits in seconds on a CPU."""
