@@ -521,7 +521,7 @@ def test_zero_init_residual_makes_shape_keeping_blocks_identities():
         is False
     )
     x = torch.randn(2, 3, 32, 32)
-    gaps, stds = {}, {}
+    gaps = {}
     for zero in (False, True):
         torch.manual_seed(0)
         model = tv_resnet.resnet18(zero_init_residual=zero).eval()
@@ -535,18 +535,6 @@ def test_zero_init_residual_makes_shape_keeping_blocks_identities():
             if isinstance(m, tv_resnet.BasicBlock):
                 m.register_forward_hook(hook)
         with torch.no_grad():
-            stds[zero] = (
-                model.layer4(
-                    model.layer3(
-                        model.layer2(
-                            model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x)))))
-                        )
-                    )
-                )
-                .std()
-                .item()
-            )
-            gaps[zero] = []  # the hooks ran twice above; keep one pass
             model(x)
         if zero:
             assert all(
@@ -555,7 +543,6 @@ def test_zero_init_residual_makes_shape_keeping_blocks_identities():
                 if isinstance(m, tv_resnet.BasicBlock)
             )
     assert gaps[True] == [0.0] * 5
-    assert stds[True] < stds[False]  # the signal stops growing with depth
     assert all(g > 0 for g in gaps[False])
     bottleneck_model = meta_model(tv_resnet.resnet50, zero_init_residual=True)
     assert "m.bn3.weight" in _code("torchvision.models.resnet.ResNet.__init__")
