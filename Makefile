@@ -40,8 +40,9 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(SETUP_STAMP) $(NODE_STAMP)
 
+# --dirty: after the first full build, an edit re-executes only the edited page.
 serve: setup
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000 --dirty
 
 build: setup
 	@start=$$(date +%s); \
