@@ -25,29 +25,13 @@ def published(name: str):
     return enum.IMAGENET1K_V1
 
 
-def randomize_batchnorm(model: torch.nn.Module, generator: torch.Generator) -> None:
-    """Give every BatchNorm random statistics and affine terms.
-
-    Fresh batch norm is the identity in eval mode, which would let a wrongly
-    wired BN go unnoticed; random values make the eval path do real work.
-    """
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            with torch.no_grad():
-                m.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=generator) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=generator) * 0.1)
-
-
 @pytest.fixture(scope="module", params=NAMES)
 def pair(request):
     """(name, torchvision model, our model holding its weights), built once per name."""
     name = request.param
     torch.manual_seed(0)
     theirs = getattr(torchvision.models, name)(weights=None)
-    randomize_batchnorm(theirs, torch.Generator().manual_seed(1))
+    compat.randomize_batchnorm(theirs, seed=1)
     theirs.eval()
     # Our model's own initialisation would be overwritten at once, so skip it:
     # build on the meta device and allocate storage without filling it.

@@ -12,17 +12,6 @@ from cnnbook.models import create
 DEPTHS = (18, 34, 50, 101, 152)
 
 
-def randomize_bn_stats(model: torch.nn.Module, seed: int = 0) -> None:
-    """Give every BN non-trivial running statistics, so eval mode really uses them."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
-
-
 def weights_meta(depth: int) -> dict:
     return getattr(torchvision.models, f"ResNet{depth}_Weights").IMAGENET1K_V1.meta
 
@@ -32,7 +21,7 @@ def pair(request):
     depth = request.param
     torch.manual_seed(depth)
     theirs = getattr(torchvision.models, f"resnet{depth}")(weights=None).eval()
-    randomize_bn_stats(theirs, depth)
+    compat.randomize_batchnorm(theirs, seed=depth)
     ours = create(f"resnet{depth}").eval()
     compat.load_torchvision_state_dict(ours, theirs.state_dict())
     return depth, ours, theirs

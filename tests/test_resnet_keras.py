@@ -9,18 +9,6 @@ from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.models import create
 from cnnbook.models.resnet_keras import ConvBlock, IdentityBlock, ResNet50Keras
 
-
-def randomize_bn_stats(model: torch.nn.Module, seed: int) -> None:
-    """Non-trivial BN statistics and affine terms, so a misplaced BN would show."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
-
-
 META = torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta
 
 
@@ -28,7 +16,7 @@ META = torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta
 def pair():
     torch.manual_seed(50)
     theirs = torchvision.models.resnet50(weights=None).eval()
-    randomize_bn_stats(theirs, 50)
+    compat.randomize_batchnorm(theirs, seed=50)
     ours = create("resnet50_keras").eval()
     compat.load_torchvision_state_dict(ours, theirs.state_dict())
     return ours, theirs

@@ -277,12 +277,8 @@ display(book.table([(k, mapping[k]) for k in sample], ["resnet50_keras", "torchv
 
 # %%
 torch.manual_seed(SEED)
-theirs = torchvision.models.resnet50(weights=None).eval()
+theirs = compat.randomize_batchnorm(torchvision.models.resnet50(weights=None).eval(), seed=SEED)
 g = torch.Generator().manual_seed(SEED)
-for m in theirs.modules():
-    if isinstance(m, torch.nn.BatchNorm2d):
-        m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
-        m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
 ours = resnet_keras.resnet50_keras().eval()
 compat.load_torchvision_state_dict(ours, theirs.state_dict())
 images = torch.randn(1, 3, 224, 224, generator=g)

@@ -64,3 +64,23 @@ def to_torchvision_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """``model``'s weights under torchvision's names (tensors are cloned)."""
     mapping = key_map(model)
     return {mapping[k]: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@torch.no_grad()
+def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every batch norm random running statistics and affine terms.
+
+    A fresh batch norm is the identity in eval mode (mean 0, variance 1,
+    scale 1, shift 0), so an equality proof on fresh models would not notice
+    a batch norm wired to the wrong layer or loaded with the wrong tensors.
+    Random values make the evaluation path do real work. Returns ``model``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+            if m.affine:
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+    return model
