@@ -75,6 +75,23 @@ _HREF = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#?]+\.(?:py|md))(#[^"]*
 _HEADING_ID = re.compile(r"<h[1-6][^>]*\sid=\"([^\"]+)\"")
 
 
+_INLINE_MATH = re.compile(r"\$([^$]+)\$")
+_TEX_SYMBOLS = {r"\times": "×", r"\cdot": "·", r"\le": "≤", r"\ge": "≥", r"\to": "→"}
+
+
+def _plain_math(title: str) -> str:
+    """``VGG at $32 \\times 32$`` -> ``VGG at 32 × 32`` for the table of contents,
+    which MathJax does not typeset."""
+
+    def plain(match: re.Match) -> str:
+        tex = match.group(1)
+        for command, symbol in _TEX_SYMBOLS.items():
+            tex = tex.replace(command, symbol)
+        return re.sub(r"\\[a-zA-Z]+", "", tex).replace("{", "").replace("}", "").strip()
+
+    return _INLINE_MATH.sub(plain, title)
+
+
 def _is_notebook(page) -> bool:
     return page.file.src_uri.endswith(".py")
 
@@ -109,6 +126,7 @@ def on_page_content(html: str, page, config, files: Files) -> str:
     if len(entries) == len(ids):
         for item, heading_id in zip(entries, ids, strict=True):
             item.id = heading_id
+            item.title = _plain_math(item.title)
     else:
         log.warning(
             "%s: %d headings in the page but %d in its table of contents",

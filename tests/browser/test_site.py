@@ -41,6 +41,9 @@ def test_page_loads_cleanly_and_offline(page, site_url, shots_dir, path):
     assert page.offsite == [], f"requests left the site: {page.offsite}"
     assert page.page_errors == [], f"JavaScript errors: {page.page_errors}"
     assert page.console_errors == [], f"console errors: {page.console_errors}"
+    # The table of contents is not typeset, so it must not show raw TeX.
+    toc = page.locator("nav.md-nav--secondary a").all_inner_texts()
+    assert not [t for t in toc if "$" in t or "\\" in t], toc
 
 
 def test_math_is_typeset_on_markdown_and_notebook_pages(page, site_url):
