@@ -84,7 +84,7 @@ def main() -> int:
         print(f"{row['launch']:28s} {row['best']:9,.0f} img/s  x{row['speedup']:.2f}  "
               f"efficiency {100 * row['efficiency']:.0f}%")  # fmt: skip
     result = {
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
         "runinfo": runinfo.info(),
         "model": "vgg_mini", "data": "mnist", "train_images": args.subset,
         "global_batch": args.batch_size, "epochs": args.epochs, "device": args.device,

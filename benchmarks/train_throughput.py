@@ -166,7 +166,7 @@ def main() -> int:
 
     device = engine.resolve_device(args.device)
     result = {
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
         "runinfo": runinfo.info(),
     }
     result["overhead"] = overhead(args, device)
