@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from cnnbook import runinfo
+from cnnbook.engine.checkpoint import atomic_write_json
 
 
 def worker(args) -> None:
@@ -90,10 +91,8 @@ def main() -> int:
         "global_batch": args.batch_size, "epochs": args.epochs, "device": args.device,
         "rows": rows,
     }  # fmt: skip
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {out}")
+    atomic_write_json(result, args.out)
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -17,7 +17,6 @@ dense bf16 peak. Results go to ``--out`` as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from cnnbook import data, engine, models, runinfo
 from cnnbook.data import collate_batch
+from cnnbook.engine.checkpoint import atomic_write_json
 
 #: Dense bf16 tensor-core peaks (FLOP/s) from NVIDIA's data sheets.
 PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -175,10 +175,8 @@ def main() -> int:
             print("--gpu: no CUDA GPU here; skipping the VGG-16 section", file=sys.stderr)
         else:
             result["vgg16_gpu"] = gpu_vgg16(args)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {out}")
+    atomic_write_json(result, args.out)
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -22,13 +22,11 @@ The run writes checkpoints (``last.pt``, ``best.pt``), ``history.json`` and a
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from cnnbook import data, distributed, engine, models, runinfo
+from cnnbook.engine.checkpoint import atomic_write_json
 from cnnbook.experiments.degradation import paper_lr_factor
 from cnnbook.models.cifar_resnet import DEPTHS
 
@@ -66,19 +64,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.max_steps < 1 or args.batch_size < 1 or args.width < 1:
         p.error("--max-steps, --batch-size and --width must be positive")
     return args
-
-
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv=None) -> int:
@@ -125,7 +110,7 @@ def main(argv=None) -> int:
         "history": history.to_dict(),
         "run": runinfo.info(args.seed),
     }
-    write_json_atomic(out / "result.json", result)
+    atomic_write_json(result, out / "result.json")
     print(f"{name} on {args.data}: final test error {result['final_test_error']:.2%} "
           f"(train loss {last['train_loss']:.3f}); results in {out}/")  # fmt: skip
     return 0

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from cnnbook import runinfo
+from cnnbook.engine.checkpoint import atomic_write_json
 from cnnbook.experiments import kernel_size as ks
 
 
@@ -66,19 +65,6 @@ def make_config(args: argparse.Namespace) -> ks.Config:
     return cfg
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    """Write to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def plot(result: dict, path: Path) -> None:
     import matplotlib
 
@@ -119,7 +105,7 @@ def main(argv=None) -> int:
         )
     print(runinfo.describe(seed=result["config"]["seeds"][0]))
     if args.out:
-        write_json_atomic(args.out, result)
+        atomic_write_json(result, args.out)
         print(f"results written to {args.out}")
     if args.plot:
         plot(result, args.plot)

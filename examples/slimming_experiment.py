@@ -20,13 +20,11 @@ with the command, versions and hardware.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from cnnbook import data, engine, runinfo
+from cnnbook.engine.checkpoint import atomic_write_json
 from cnnbook.experiments import slimming
 from cnnbook.models.vgg_variants import HEADS
 
@@ -78,20 +76,6 @@ def parse_variants(items: list[str]) -> list[tuple[str, float]]:
     return out
 
 
-def write_json(obj, path: Path) -> None:
-    """Write atomically: a crash never leaves half a file where a result was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -131,7 +115,7 @@ def main(argv=None) -> int:
     if args.out is not None:
         result["command"] = " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])
         result["runinfo"] = runinfo.info(seed=config.seeds[0])
-        write_json(result, args.out)
+        atomic_write_json(result, args.out)
         print(f"results written to {args.out}")
     return 0
 

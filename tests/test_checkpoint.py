@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -111,3 +113,20 @@ def test_load_rejects_foreign_files(tmp_path):
     (tmp_path / "text.pt").write_text("hello")
     with pytest.raises(engine.CheckpointError, match="not a readable checkpoint"):
         checkpoint.load(tmp_path / "text.pt")
+
+
+def test_a_write_that_fails_halfway_leaves_the_old_file(tmp_path):
+    path = tmp_path / "result.json"
+    checkpoint.atomic_write_json({"acc": 0.5}, path)
+    before = path.read_bytes()
+
+    def half_then_crash(fh):
+        fh.write('{"acc": 0.')  # half a file reaches the disk...
+        raise OSError("disk full")  # ...then the write fails
+
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint._atomic(path, "w", half_then_crash)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temp file left
+    checkpoint.atomic_write_json({"acc": 0.75}, path)
+    assert json.loads(path.read_text()) == {"acc": 0.75}

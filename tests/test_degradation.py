@@ -33,7 +33,9 @@ def test_tiny_run_records_curves_for_every_model_and_seed():
     for row in rows:
         assert row["min"] <= row["final_train_loss"] <= row["max"]
     # Seeded: the same run twice gives the same curve.
-    again = degradation.train_one("cifar_resnet20", degradation.load_data(setup), setup, 0)
+    again = degradation.train_one(
+        "cifar_resnet20", degradation.load_data(setup), setup, 0, width=setup.width
+    )
     assert again["train_loss"] == result["runs"][1]["train_loss"]
 
 

@@ -9,6 +9,7 @@ states, and the run's configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import tempfile
@@ -25,8 +26,8 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, unreadable or does not fit; one sentence for the user."""
 
 
-def atomic_save(obj, path: str | os.PathLike) -> None:
-    """Write ``obj`` with ``torch.save`` to a temporary file, then rename it over ``path``.
+def _atomic(path: str | os.PathLike, mode: str, write) -> None:
+    """Call ``write(fh)`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The rename is atomic on POSIX and Windows, so a reader (or a crash at
     any moment) sees either the old complete file or the new complete file,
@@ -36,8 +37,8 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -47,19 +48,19 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         raise
 
 
+def atomic_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` of ``obj`` to ``path``, atomically (checkpoints)."""
+    _atomic(path, "wb", lambda fh: torch.save(obj, fh))
+
+
 def atomic_write_text(text: str, path: str | os.PathLike) -> None:
-    """The same temp-file-then-rename dance for small text files (history.json)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``text`` to ``path``, atomically (history.json)."""
+    _atomic(path, "w", lambda fh: fh.write(text))
+
+
+def atomic_write_json(obj, path: str | os.PathLike, indent: int = 1) -> None:
+    """``obj`` as JSON to ``path``, atomically (results of examples and benchmarks)."""
+    atomic_write_text(json.dumps(obj, indent=indent), path)
 
 
 def rng_state() -> dict:

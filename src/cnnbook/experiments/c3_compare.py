@@ -13,8 +13,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from cnnbook import data, engine, models
+from cnnbook import data, models
 from cnnbook.analysis.complexity import count_macs, count_params
+from cnnbook.experiments.degradation import train_one
 from cnnbook.models import c3  # noqa: F401  (registers c3_net)
 
 #: (label, model options) of the variants compared by default: the chain
@@ -71,29 +72,13 @@ def run(
     runs = []
     for seed in seeds:
         for label, options in variants:
-            engine.seed_everything(seed)
-            model = models.create(
-                "c3_net", num_classes=len(bundle.classes), in_channels=bundle.in_channels, **options
-            )
-            history = engine.fit(
-                model,
-                bundle.train,
-                None,
-                epochs=setup.epochs,
-                batch_size=setup.batch_size,
-                lr=setup.lr,
-                momentum=setup.momentum,
-                weight_decay=setup.weight_decay,
-                seed=seed,
-                log=False,
-            )
-            val = engine.evaluate(model, bundle.val)
+            trained = train_one("c3_net", bundle, setup, seed, **options)
             runs.append(
                 {
                     "variant": label,
                     "seed": seed,
-                    "train_loss": history.column("train_loss"),
-                    "val_acc": val["acc"],
+                    "train_loss": trained["train_loss"],
+                    "val_acc": trained["val_acc"],
                 }
             )
     return {"setup": asdict(setup), "runs": runs}

@@ -68,11 +68,16 @@ def load_data(setup: Setup) -> data.DataBundle:
     return data.load(setup.data, seed=0, subset=setup.subset, image_size=setup.image_size)
 
 
-def train_one(name: str, bundle: data.DataBundle, setup: Setup, seed: int) -> dict:
-    """Train one network from a seeded initialisation; returns its curve and final scores."""
+def train_one(name: str, bundle: data.DataBundle, setup, seed: int, **options) -> dict:
+    """Train one network from a seeded initialisation; returns its curve and final scores.
+
+    ``setup`` supplies the SGD recipe (epochs, batch_size, lr, momentum,
+    weight_decay); ``options`` go to the model's constructor. The C3
+    comparison trains its variants with this same function.
+    """
     engine.seed_everything(seed)
     model = models.create(
-        name, num_classes=len(bundle.classes), in_channels=bundle.in_channels, width=setup.width
+        name, num_classes=len(bundle.classes), in_channels=bundle.in_channels, **options
     )
     history = engine.fit(
         model,
@@ -102,7 +107,11 @@ def run(
 ) -> dict:
     """Train every model with every seed; returns ``{"setup": ..., "runs": [...]}``."""
     bundle = load_data(setup)
-    runs = [train_one(name, bundle, setup, seed) for seed in seeds for name in model_names]
+    runs = [
+        train_one(name, bundle, setup, seed, width=setup.width)
+        for seed in seeds
+        for name in model_names
+    ]
     return {"setup": asdict(setup), "steps_per_epoch": setup.steps_per_epoch, "runs": runs}
 
 
