@@ -291,7 +291,7 @@ def cmd_models(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from cnnbook import data, distributed, engine
+    from cnnbook.errors import CnnbookError, DataError, TrainingDiverged
 
     handlers = {
         "train": cmd_train,
@@ -299,25 +299,17 @@ def main(argv: list[str] | None = None) -> int:
         "summary": cmd_summary,
         "models": cmd_models,
     }
-    expected = (
-        data.DataError,
-        engine.ConfigError,
-        engine.CheckpointError,
-        engine.DeviceError,
-        distributed.DistributedError,
-        ValueError,
-    )
     try:
         return handlers[args.command](args)
-    except engine.TrainingDiverged as exc:
+    except TrainingDiverged as exc:
         print(f"cnnbook {args.command}: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
-    except expected as exc:
+    except (CnnbookError, ValueError) as exc:
         message = str(exc).strip().splitlines()
         # Errors raised in data-loading workers come back wrapped in a
         # traceback; the original sentence is on the last line.
         text = message[-1].split("DataError: ", 1)[-1] if message else type(exc).__name__
-        if _rank() == 0 or isinstance(exc, data.DataError):
+        if _rank() == 0 or isinstance(exc, DataError):
             print(f"cnnbook {args.command}: {text}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into `head` and closed early: not an error

@@ -21,6 +21,8 @@ epoch free of per-image Python overhead.
 
 from __future__ import annotations
 
+from cnnbook.errors import DataError  # noqa: F401  (re-exported)
+
 import functools
 import os
 from collections.abc import Callable, Sequence
@@ -39,8 +41,6 @@ DATASETS = ("mnist", "textures", "cifar10", "fake")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
-class DataError(ValueError):
-    """Bad or missing data; the message is one sentence meant for the user."""
 
 
 @dataclass

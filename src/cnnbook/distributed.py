@@ -19,6 +19,8 @@ What each process does differently (and what this module provides):
 
 from __future__ import annotations
 
+from cnnbook.errors import DistributedError  # noqa: F401  (re-exported)
+
 import hashlib
 import json
 import os
@@ -33,8 +35,6 @@ from torch import nn
 DEFAULT_TIMEOUT_S = 300
 
 
-class DistributedError(RuntimeError):
-    """A launch problem; the message is one sentence for the user."""
 
 
 def launched_by_torchrun() -> bool:

@@ -9,6 +9,8 @@ states, and the run's configuration.
 
 from __future__ import annotations
 
+from cnnbook.errors import CheckpointError  # noqa: F401  (re-exported)
+
 import json
 import os
 import random
@@ -22,8 +24,6 @@ FORMAT = "cnnbook-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable or does not fit; one sentence for the user."""
 
 
 def _atomic(path: str | os.PathLike, mode: str, write) -> None:

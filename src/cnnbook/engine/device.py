@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from cnnbook.errors import DeviceError  # noqa: F401  (re-exported)
+
 import torch
 
 
-class DeviceError(ValueError):
-    """The requested device does not exist here; the message is one sentence."""
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:

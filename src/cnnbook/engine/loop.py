@@ -11,6 +11,8 @@ lines that let the same call run under ``torchrun`` on many GPUs.
 
 from __future__ import annotations
 
+from cnnbook.errors import ConfigError, TrainingDiverged  # noqa: F401  (re-exported)
+
 import contextlib
 import math
 import os
@@ -30,12 +32,6 @@ from cnnbook.engine.device import autocast_dtype, resolve_device
 from cnnbook.engine.history import History
 
 
-class ConfigError(ValueError):
-    """An invalid training setting; the message is one sentence for the user."""
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the run stopped (the last good checkpoint survives)."""
 
 
 SCHEDULES = ("constant", "multistep", "cosine")
