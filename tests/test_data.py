@@ -26,12 +26,12 @@ def test_mnist_split_sizes_classes_and_statistics():
 
 
 def test_mnist_split_is_seeded_and_disjoint():
-    raw, _ = data._mnist_arrays()
+    raw, _ = data.builtin._mnist_arrays()
     a, b = data.load("mnist", seed=0), data.load("mnist", seed=0)
     assert torch.equal(a.train.labels, b.train.labels)
     c = data.load("mnist", seed=1)
     assert not torch.equal(a.train.labels, c.train.labels)
-    tr, va = data._split(len(raw), 0.2, 0)
+    tr, va = data.bundle.split_indices(len(raw), 0.2, 0)
     assert len(set(tr.tolist()) & set(va.tolist())) == 0
     assert len(set(tr.tolist()) | set(va.tolist())) == len(raw)
 
