@@ -32,7 +32,7 @@ class _Rich:
     __str__ = __repr__
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):

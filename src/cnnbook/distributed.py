@@ -19,8 +19,6 @@ What each process does differently (and what this module provides):
 
 from __future__ import annotations
 
-from cnnbook.errors import DistributedError  # noqa: F401  (re-exported)
-
 import hashlib
 import json
 import os
@@ -30,11 +28,12 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.autograd.function import FunctionCtx
+
+from cnnbook.errors import DistributedError  # noqa: F401  (re-exported)
 
 #: Seconds a collective may wait for a peer before the run fails.
 DEFAULT_TIMEOUT_S = 300
-
-
 
 
 def launched_by_torchrun() -> bool:
@@ -175,13 +174,13 @@ class _AllReduceSum(torch.autograd.Function):
     depends on every rank's activations through the shared statistics)."""
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: FunctionCtx, x: torch.Tensor) -> torch.Tensor:
         x = x.clone()
         dist.all_reduce(x, op=dist.ReduceOp.SUM)
         return x
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
         grad = grad.clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         return grad
@@ -209,16 +208,19 @@ class _GlooSyncBatchNorm2d(nn.BatchNorm2d):
         centred = x - mean.view(1, c, 1, 1)
         var = all_reduce((centred * centred).sum(dim=(0, 2, 3))) / count
         if self.track_running_stats:
+            # With track_running_stats these buffers exist (BatchNorm types them Optional).
+            tracked, running_mean, running_var = (
+                self.num_batches_tracked,
+                self.running_mean,
+                self.running_var,
+            )
+            assert tracked is not None and running_mean is not None and running_var is not None
             with torch.no_grad():
-                self.num_batches_tracked += 1
-                m = (
-                    self.momentum
-                    if self.momentum is not None
-                    else 1.0 / float(self.num_batches_tracked)
-                )
-                self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+                tracked.add_(1)
+                m = self.momentum if self.momentum is not None else 1.0 / float(tracked)
+                running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
                 unbiased = var.detach() * count / (count - 1)
-                self.running_var.mul_(1 - m).add_(unbiased, alpha=m)
+                running_var.mul_(1 - m).add_(unbiased, alpha=m)
         y = centred * torch.rsqrt(var + self.eps).view(1, c, 1, 1)
         if self.affine:
             y = y * self.weight.view(1, c, 1, 1) + self.bias.view(1, c, 1, 1)
@@ -249,10 +251,11 @@ def convert_sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain model inside DistributedDataParallel and ``torch.compile`` wrappers."""
     while True:
+        compiled_inner = getattr(model, "_orig_mod", None)
         if isinstance(model, nn.parallel.DistributedDataParallel):
             model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
+        elif isinstance(compiled_inner, nn.Module):
+            model = compiled_inner
         else:
             return model
 

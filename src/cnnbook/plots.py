@@ -6,13 +6,22 @@ given ``path``, also saves it as a PNG.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from cnnbook.engine.history import History
+
+# What the plotting functions accept as class labels: a list, a tensor, an array.
+Labels = Sequence[int] | torch.Tensor
 
 
-def _save(fig, path, dpi):
+def _save(fig: Figure, path: str | PathLike[str] | None, dpi: int) -> Figure:
     if path is not None:
         from pathlib import Path
 
@@ -21,7 +30,12 @@ def _save(fig, path, dpi):
     return fig
 
 
-def plot_history(history, path=None, title: str | None = None, dpi: int = 90):
+def plot_history(
+    history: History | Mapping[str, Any],
+    path: str | PathLike[str] | None = None,
+    title: str | None = None,
+    dpi: int = 90,
+) -> Figure:
     """Loss (left) and accuracy (right) per epoch, training and validation."""
     rows = history.epochs if hasattr(history, "epochs") else history["epochs"]
     epochs = [r["epoch"] for r in rows]
@@ -45,7 +59,7 @@ def plot_history(history, path=None, title: str | None = None, dpi: int = 90):
     return _save(fig, path, dpi)
 
 
-def confusion_matrix(y_true, y_pred, num_classes: int) -> torch.Tensor:
+def confusion_matrix(y_true: Labels, y_pred: Labels, num_classes: int) -> torch.Tensor:
     """Counts ``m[i, j]`` of items of true class ``i`` predicted as ``j``."""
     y_true = torch.as_tensor(y_true).long()
     y_pred = torch.as_tensor(y_pred).long()
@@ -54,7 +68,14 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> torch.Tensor:
     )
 
 
-def plot_confusion(y_true, y_pred, classes: Sequence[str], path=None, title=None, dpi: int = 90):
+def plot_confusion(
+    y_true: Labels,
+    y_pred: Labels,
+    classes: Sequence[str],
+    path: str | PathLike[str] | None = None,
+    title: str | None = None,
+    dpi: int = 90,
+) -> Figure:
     """A confusion matrix as a heat map, each cell labelled with its count."""
     k = len(classes)
     m = confusion_matrix(y_true, y_pred, k)

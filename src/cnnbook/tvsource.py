@@ -27,6 +27,8 @@ import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any, NoReturn
 
 # The objects each page walks through, in page order.
 PAGES: dict[str, tuple[str, ...]] = {
@@ -172,7 +174,7 @@ WALKED: dict[str, tuple[str, str]] = {
 # Reading the source
 
 
-def _resolve(name: str) -> tuple[object, list[str]]:
+def _resolve(name: str) -> tuple[ModuleType, list[str]]:
     """Import the longest importable module prefix of ``name``; return it and the rest."""
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
@@ -183,7 +185,7 @@ def _resolve(name: str) -> tuple[object, list[str]]:
     raise LookupError(f"cannot import any module from {name!r}")
 
 
-def _assignment(module: object, target: str) -> ast.stmt | None:
+def _assignment(module: ModuleType, target: str) -> ast.stmt | None:
     """The top-level ``target = ...`` statement of ``module``, if there is one."""
     tree = ast.parse(inspect.getsource(module))
     for node in tree.body:
@@ -224,10 +226,11 @@ def locate(name: str) -> Located:
         if obj is _MISSING:
             break
     if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj):
-        obj = inspect.unwrap(obj)  # a decorated builder: read the builder, not its wrapper
-        lines, first = inspect.getsourcelines(obj)
+        # A decorated builder: read the builder, not its wrapper.
+        code: Callable[..., Any] = inspect.unwrap(obj)
+        lines, first = inspect.getsourcelines(code)
         return Located(
-            name, "".join(lines), inspect.getsourcefile(obj) or "", first, first + len(lines) - 1
+            name, "".join(lines), inspect.getsourcefile(code) or "", first, first + len(lines) - 1
         )
     node = _assignment(module, rest[0]) if len(rest) == 1 else None
     if node is None:
@@ -248,8 +251,11 @@ def source(name: str) -> str:
 # Fingerprints and drift
 
 
+_Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module
+
+
 class _StripDocstrings(ast.NodeTransformer):
-    def _strip(self, node):
+    def _strip(self, node: _Scope) -> _Scope:
         self.generic_visit(node)
         body = node.body
         if (
@@ -479,7 +485,7 @@ def no_downloads() -> Iterator[None]:
     """
     import torch.hub
 
-    def refuse(url, *args, **kwargs):
+    def refuse(url: str, *args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError(f"refusing to download {url}: this code must run offline")
 
     saved = torch.hub.download_url_to_file

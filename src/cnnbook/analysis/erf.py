@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -65,7 +67,7 @@ def effective_receptive_field(
 
     captured: list[torch.Tensor] = []
 
-    def hook(_module, _inputs, output):
+    def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
         captured.append(output)
         raise _Stop
 
@@ -95,7 +97,9 @@ def effective_receptive_field(
     return erf / total
 
 
-def mean_effective_receptive_field(models, inputs=None, **options) -> torch.Tensor:
+def mean_effective_receptive_field(
+    models: Iterable[nn.Module], inputs: torch.Tensor | None = None, **options: Any
+) -> torch.Tensor:
     """The average of :func:`effective_receptive_field` over several models.
 
     With one network the map mirrors the particular random weights drawn;
