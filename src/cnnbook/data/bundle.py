@@ -12,7 +12,7 @@ import dataclasses
 import numbers
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from torch.utils.data import Dataset
@@ -49,14 +49,14 @@ class DataBundle:
         }
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[numbers.Integral]:
     """True for ints (numpy's too), false for bools: ``subset=True`` is a mistake, not 1."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_positive_int(name: str, value: object, meaning: str = "a positive whole number") -> None:
     """Raise :class:`DataError` unless ``value`` is None or an int of at least 1."""
-    if value is not None and not (is_int(value) and int(value) >= 1):  # type: ignore[call-overload]
+    if value is not None and not (is_int(value) and int(value) >= 1):
         raise DataError(f"{name} must be {meaning}, got {value!r}")
 
 
