@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from cnnbook import runinfo
-from cnnbook.engine.checkpoint import atomic_write_json
+from cnnbook.io import write_json
 
 
 def worker(args) -> None:
@@ -91,7 +91,7 @@ def main() -> int:
         "global_batch": args.batch_size, "epochs": args.epochs, "device": args.device,
         "rows": rows,
     }  # fmt: skip
-    atomic_write_json(result, args.out)
+    write_json(result, args.out)
     print(f"wrote {args.out}")
     return 0
 

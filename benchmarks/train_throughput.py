@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 from cnnbook import data, engine, models, runinfo
 from cnnbook.data import collate_batch
-from cnnbook.engine.checkpoint import atomic_write_json
+from cnnbook.io import write_json
 
 #: Dense bf16 tensor-core peaks (FLOP/s) from NVIDIA's data sheets.
 PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -175,7 +175,7 @@ def main() -> int:
             print("--gpu: no CUDA GPU here; skipping the VGG-16 section", file=sys.stderr)
         else:
             result["vgg16_gpu"] = gpu_vgg16(args)
-    atomic_write_json(result, args.out)
+    write_json(result, args.out)
     print(f"wrote {args.out}")
     return 0
 

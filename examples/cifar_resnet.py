@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 
 from cnnbook import data, distributed, engine, models, runinfo
-from cnnbook.engine.checkpoint import atomic_write_json
-from cnnbook.experiments.degradation import paper_lr_factor
+from cnnbook.io import write_json
+from cnnbook.engine.optim import paper_lr_factor
 from cnnbook.models.cifar_resnet import DEPTHS
 
 PAPER_STEPS = 64_000
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         scheduler=paper_lr_factor(milestones, warmup_steps=warmup),
         seed=args.seed, device=args.device, compile=args.compile,
         out_dir=out, resume=args.resume, overwrite=args.overwrite,
-        config={"model": name, "model_kwargs": options, "data": bundle.describe()},
+        meta={"model": name, "model_kwargs": options, "data": bundle.describe()},
     )  # fmt: skip
     if not distributed.is_main_process():
         return 0
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         "history": history.to_dict(),
         "run": runinfo.info(args.seed),
     }
-    atomic_write_json(result, out / "result.json")
+    write_json(result, out / "result.json")
     print(f"{name} on {args.data}: final test error {result['final_test_error']:.2%} "
           f"(train loss {last['train_loss']:.3f}); results in {out}/")  # fmt: skip
     return 0

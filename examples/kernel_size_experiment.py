@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from cnnbook import runinfo
-from cnnbook.engine.checkpoint import atomic_write_json
+from cnnbook.io import write_json
 from cnnbook.experiments import kernel_size as ks
 
 
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         )
     print(runinfo.describe(seed=result["config"]["seeds"][0]))
     if args.out:
-        atomic_write_json(result, args.out)
+        write_json(result, args.out)
         print(f"results written to {args.out}")
     if args.plot:
         plot(result, args.plot)

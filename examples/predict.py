@@ -25,7 +25,7 @@ def quick_checkpoint(out: Path) -> Path:
     model = models.create("vgg_mini", **kwargs)
     config = {"model": "vgg_mini", "model_kwargs": kwargs, "data": bundle.describe()}
     engine.fit(model, bundle.train, bundle.val, epochs=2, batch_size=64, optimizer="adam",
-               lr=1e-3, out_dir=out, overwrite=True, log=False, config=config)  # fmt: skip
+               lr=1e-3, out_dir=out, overwrite=True, log=False, meta=config)  # fmt: skip
     return out / "best.pt"
 
 

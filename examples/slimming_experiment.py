@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from cnnbook import data, engine, runinfo
-from cnnbook.engine.checkpoint import atomic_write_json
+from cnnbook.io import write_json
 from cnnbook.experiments import slimming
 from cnnbook.models.vgg_variants import HEADS
 
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     if args.out is not None:
         result["command"] = " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])
         result["runinfo"] = runinfo.info(seed=config.seeds[0])
-        atomic_write_json(result, args.out)
+        write_json(result, args.out)
         print(f"results written to {args.out}")
     return 0
 

@@ -47,7 +47,7 @@ def main() -> None:
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
         seed=args.seed, device=args.device, compile=args.compile,
         out_dir=args.out, resume=args.resume, overwrite=not args.resume,
-        config={"model": args.model, "data": bundle.describe()},
+        meta={"model": args.model, "data": bundle.describe()},
     )  # fmt: skip
     if distributed.is_main_process():  # under torchrun, only rank 0 draws and reports
         plots.plot_history(history, f"{args.out}/curves.png")

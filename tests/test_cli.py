@@ -62,8 +62,8 @@ def test_train_writes_checkpoints_and_figures(trained):
         p.name for p in trained.iterdir()
     }
     ckpt = torch.load(trained / "best.pt", weights_only=True)
-    assert ckpt["config"]["model"] == "vgg_mini"
-    assert ckpt["config"]["data"]["image_size"] == 32
+    assert ckpt["meta"]["model"] == "vgg_mini"
+    assert ckpt["meta"]["data"]["image_size"] == 32
     assert len(json.loads((trained / "history.json").read_text())["epochs"]) == 1
 
 

@@ -8,15 +8,6 @@ from cnnbook.experiments import degradation
 from cnnbook.models import create
 
 
-def test_paper_schedule_divides_by_ten_at_32k_and_48k():
-    f = degradation.paper_lr_factor([32_000, 48_000])
-    assert [f(0), f(31_999), f(32_000), f(47_999), f(48_000), f(63_999)] == pytest.approx(
-        [1, 1, 0.1, 0.1, 0.01, 0.01]
-    )
-    warm = degradation.paper_lr_factor([32_000, 48_000], warmup_steps=400)
-    assert warm(0) == pytest.approx(0.1) and warm(399) == pytest.approx(0.1) and warm(400) == 1
-
-
 @pytest.mark.slow
 def test_tiny_run_records_curves_for_every_model_and_seed():
     setup = degradation.Setup(subset=64, batch_size=32, epochs=2, width=2, image_size=8)

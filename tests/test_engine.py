@@ -199,3 +199,82 @@ def test_fit_on_an_image_folder(engine_image_folder, engine_tiny_model):
     name, p = engine.predict(engine_tiny_model(num_classes=2), engine_image_folder / "cat" / "0.png",
                              bundle.eval_transform, bundle.classes)  # fmt: skip
     assert name in ("cat", "dog") and 0.5 <= p <= 1
+
+
+# --------------------------------------------------------------------------- TrainConfig
+
+
+def test_a_config_and_keyword_overrides_train_the_same(engine_tiny_model, engine_tiny_data):
+    train, val = engine_tiny_data()
+    config = engine.TrainConfig(epochs=2, batch_size=16, lr=0.1, seed=5, log=False)
+    a = engine.fit(engine_tiny_model(), train, val, config)
+    b = engine.fit(engine_tiny_model(), train, val, epochs=2, batch_size=16, lr=0.1, seed=5,
+                   log=False)  # fmt: skip
+    c = engine.fit(engine_tiny_model(), train, val, config, lr=0.01)  # an override wins
+    assert a.without_timing() == b.without_timing()
+    assert c.column("lr") == [0.01, 0.01] and a.column("lr") == [0.1, 0.1]
+
+
+def test_train_config_is_checked_and_frozen():
+    import dataclasses
+
+    config = engine.TrainConfig(milestones=[30, 10])
+    assert config.milestones == (30, 10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 1.0
+    assert config.replace(lr=0.5).lr == 0.5 and config.lr == 0.05
+    with pytest.raises(engine.ConfigError, match="unknown training setting 'learning_rate'.*lr"):
+        config.replace(learning_rate=0.5)
+    with pytest.raises(engine.ConfigError, match="lr must be positive"):
+        config.replace(lr=-1)
+    with pytest.raises(engine.ConfigError, match="label_smoothing"):
+        engine.TrainConfig(label_smoothing=1.0)
+    with pytest.raises(engine.ConfigError, match="milestones"):
+        engine.TrainConfig(milestones=[1.5])
+    with pytest.raises(engine.ConfigError, match="unknown scheduler"):
+        engine.TrainConfig(scheduler="steps")
+    assert engine.TrainConfig(scheduler=lambda s: 1.0).recipe()["scheduler"] == "custom"
+
+
+def test_fit_rejects_unknown_settings_and_old_config_dicts(engine_tiny_model, engine_tiny_data):
+    train, val = engine_tiny_data()
+    with pytest.raises(engine.ConfigError, match="unknown training setting 'epoch'; the settings"):
+        engine.fit(engine_tiny_model(), train, val, epoch=2)
+    with pytest.raises(engine.ConfigError, match="meta="):
+        engine.fit(engine_tiny_model(), train, val, {"model": "tiny"})
+
+
+# --------------------------------------------------------------------------- eval mode
+
+
+def test_evaluate_uses_eval_mode_with_dropout_and_batch_norm(engine_tiny_model, engine_tiny_data):
+    _, val = engine_tiny_data()
+    model = engine_tiny_model(bn=True, dropout=0.5)
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-1, 1)  # running statistics unlike any one batch
+        model[1].running_var.uniform_(0.5, 2)
+    stats = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    with torch.no_grad():
+        logits = model(val.images)
+    for mode in (True, False):
+        model.train(mode)
+        res = engine.evaluate(model, val, batch_size=7)
+        expected = torch.nn.functional.cross_entropy(logits, val.labels)
+        assert res["loss"] == pytest.approx(float(expected), rel=1e-5)
+        assert res["acc"] == pytest.approx(float((logits.argmax(1) == val.labels).float().mean()))
+        assert model.training is mode and all(m.training is mode for m in model.modules())
+        # batch norm in training mode would have moved its running statistics
+        assert all(torch.equal(v, stats[k]) for k, v in model.state_dict().items())
+        y, p = engine.predictions(model, val, batch_size=7)
+        assert torch.equal(p, logits.argmax(1)) and model.training is mode
+
+
+def test_eval_mode_restores_every_layer_even_on_error(engine_tiny_model):
+    model = engine_tiny_model(bn=True, dropout=0.5)
+    model.train()
+    model[1].eval()  # a frozen batch norm, as in fine-tuning
+    with pytest.raises(RuntimeError, match="boom"), engine.eval_mode(model) as m:
+        assert m is model and not any(x.training for x in model.modules())
+        raise RuntimeError("boom")
+    assert model.training and not model[1].training and model[-2].training

@@ -181,8 +181,8 @@ print(f"{complexity.count_params(model):,} parameters")
 history = engine.fit(
     model, bundle.train, bundle.val, epochs=4, batch_size=64, optimizer="adam", lr=1e-3,
     seed=SEED, device="cpu", out_dir=out_dir,
-    config={"model": "vgg_mini", "model_kwargs": {"num_classes": 3, "input_size": 32},
-            "data": bundle.describe()},
+    meta={"model": "vgg_mini", "model_kwargs": {"num_classes": 3, "input_size": 32},
+          "data": bundle.describe()},
 )  # fmt: skip
 
 # %%

@@ -167,19 +167,10 @@ def cmd_train(args) -> int:
         )
     engine.resolve_device(args.device)  # fail before loading any data
     out = Path(args.out or Path("runs") / f"{args.model}-{_data_label(args.data)}")
-    last = out / "last.pt"
-    if args.resume:
-        if not last.is_file():
-            raise engine.CheckpointError(f"cannot resume: there is no checkpoint at {last}")
-        saved = engine.checkpoint.load(last).get("config", {}).get("model")
-        if saved and saved != args.model:
-            raise engine.CheckpointError(
-                f"{last} holds a {saved!r} model, not {args.model!r}; use the same --model or another --out"
-            )
-    elif last.exists() and not args.overwrite:
-        raise engine.CheckpointError(
-            f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out"
-        )
+    # Refuse before loading any data; fit checks again, against the model's tensors.
+    engine.checkpoint.open_run(
+        out, resume=args.resume, overwrite=args.overwrite, model_name=args.model
+    )
     bundle = data.load(
         args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
         download=args.download,
@@ -215,7 +206,7 @@ def cmd_train(args) -> int:
         seed=args.seed, device=args.device, amp=args.amp, channels_last=args.channels_last,
         compile=args.compile, num_workers=args.workers, out_dir=out, resume=args.resume,
         overwrite=args.overwrite, log=not args.quiet, sync_bn=args.sync_bn,
-        dist_backend=args.dist_backend, dist_timeout=args.dist_timeout, config=config,
+        dist_backend=args.dist_backend, dist_timeout=args.dist_timeout, meta=config,
     )  # fmt: skip
     if not main:
         return 0

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnbook import data, engine
+from cnnbook.io import atomic_save
 from cnnbook.models.vgg import CFGS, make_layers
 
 # --------------------------------------------------------------------------- shared pieces
@@ -262,7 +263,7 @@ def saving_last_as_best(epochs: int = 8, seed: int = 0, lr: float = 0.05) -> dic
         def keep_best(row: dict) -> None:  # the fix: save whenever validation improves
             if row["val_acc"] > best["acc"]:
                 best.update(acc=row["val_acc"], epoch=row["epoch"])
-                engine.checkpoint.atomic_save(model.state_dict(), right)
+                atomic_save(model.state_dict(), right)
 
         history = engine.fit(
             model, bundle.train, bundle.val, epochs=epochs, lr=lr, seed=seed,

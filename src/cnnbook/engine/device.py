@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from cnnbook.errors import DeviceError  # noqa: F401  (re-exported)
-
 import torch
 
-
+from cnnbook.errors import DeviceError  # noqa: F401  (re-exported)
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:

@@ -45,24 +45,6 @@ class Setup:
         return -(-self.subset // self.batch_size)
 
 
-def paper_lr_factor(milestones: Sequence[int], gamma: float = 0.1, warmup_steps: int = 0):
-    """The paper's schedule as ``step -> factor`` for :func:`cnnbook.engine.fit`.
-
-    The rate is multiplied by ``gamma`` at each milestone (the paper: 32k and
-    48k iterations). For ResNet-110 the paper first trains at a tenth of the
-    rate for about 400 iterations, because 0.1 is "slightly too large to
-    start converging"; ``warmup_steps`` does that.
-    """
-    marks = sorted(int(m) for m in milestones)
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return gamma
-        return gamma ** sum(step >= m for m in marks)
-
-    return factor
-
-
 def load_data(setup: Setup) -> data.DataBundle:
     """The (shipped, offline) dataset the setup names, at its size."""
     return data.load(setup.data, seed=0, subset=setup.subset, image_size=setup.image_size)
