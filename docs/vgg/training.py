@@ -237,7 +237,9 @@ print("a checkpoint holds:", ", ".join(sorted(last_state)))
 # `torch.load(path, weights_only=True)` reads it without executing any
 # pickled code. Besides the weights it holds the optimizer's state (Adam's
 # moment estimates), the scheduler, the epoch and step, the history, the
-# random-number generators' states and the configuration. That is what
+# run's settings and its `meta` (model name and options, data description).
+# No random-number state is needed: each epoch reseeds from the run's seed
+# and the epoch number, so a resumed epoch draws the same numbers. That is what
 # `--resume` needs to continue an interrupted run so that it ends with the
 # same history as an uninterrupted one; the test suite checks exactly that,
 # by killing a training process with `SIGKILL` halfway through an epoch.
