@@ -1,58 +1,15 @@
-"""ResNet-18..152 against torchvision: weights, outputs, parameters, MACs."""
+"""ResNet-18..152: registration, V1 vs V1.5, shortcut options, zero-init residuals.
+
+Equality with torchvision (weights, outputs, parameters, MACs) is proven in test_equality.py.
+"""
 
 import pytest
 import torch
-import torchvision
 
 import cnnbook.models.resnet as resnet
-from cnnbook import compat
 from cnnbook.analysis.complexity import count_macs, count_params
-from cnnbook.models import create
 
 DEPTHS = (18, 34, 50, 101, 152)
-
-
-def weights_meta(depth: int) -> dict:
-    return getattr(torchvision.models, f"ResNet{depth}_Weights").IMAGENET1K_V1.meta
-
-
-@pytest.fixture(scope="module", params=DEPTHS, ids=[f"resnet{d}" for d in DEPTHS])
-def pair(request):
-    depth = request.param
-    torch.manual_seed(depth)
-    theirs = getattr(torchvision.models, f"resnet{depth}")(weights=None).eval()
-    compat.randomize_batchnorm(theirs, seed=depth)
-    ours = create(f"resnet{depth}").eval()
-    compat.load_torchvision_state_dict(ours, theirs.state_dict())
-    return depth, ours, theirs
-
-
-@pytest.mark.slow
-def test_outputs_equal_after_weight_load(pair):
-    _, ours, theirs = pair
-    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        diff = (ours(x) - theirs(x)).abs().max().item()
-    assert diff <= 1e-5
-
-
-@pytest.mark.slow
-def test_round_trip_is_exact(pair):
-    _, ours, theirs = pair
-    back = compat.to_torchvision_state_dict(ours)
-    expected = theirs.state_dict()
-    assert list(back) == list(expected)
-    for key, tensor in expected.items():
-        assert torch.equal(back[key], tensor), key
-
-
-@pytest.mark.slow
-def test_params_and_macs_match_torchvision_metadata(pair):
-    depth, ours, _ = pair
-    meta = weights_meta(depth)
-    assert count_params(ours) == meta["num_params"]
-    macs = count_macs(ours, (1, 3, 224, 224))
-    assert abs(macs - meta["_ops"] * 1e9) <= 0.01 * meta["_ops"] * 1e9
 
 
 def test_every_depth_is_registered():
