@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 import torchinfo
+from torchinfo.layer_info import LayerInfo
 from torch import nn
 
 
@@ -32,7 +33,9 @@ class LayerCost:
     macs: int
 
 
-def summarize(model: nn.Module, input_size: tuple[int, ...], depth: int = 10):
+def summarize(
+    model: nn.Module, input_size: tuple[int, ...], depth: int = 10
+) -> torchinfo.ModelStatistics:
     """The torchinfo summary of ``model`` for one input of ``input_size``.
 
     ``input_size`` includes the batch dimension, e.g. ``(1, 3, 224, 224)``.
@@ -79,7 +82,7 @@ def layer_costs(model: nn.Module, input_size: tuple[int, ...]) -> list[LayerCost
     return rows
 
 
-def _full_name(info) -> str:
+def _full_name(info: LayerInfo | None) -> str:
     parts = []
     while info is not None and info.parent_info is not None:
         parts.append(info.var_name)

@@ -43,15 +43,18 @@ the whole input (or the geometry depends on the input size).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d)
 _GEOMETRIC = (nn.Conv2d, *_POOLS)
 _END_OF_SPATIAL = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear)
+_Pair = tuple[int, int]
 _UNSUPPORTED = (nn.ConvTranspose2d, nn.Upsample, nn.Conv1d, nn.Conv3d, nn.MaxPool1d, nn.MaxPool3d)
 
 
@@ -90,7 +93,7 @@ class MeasuredRF:
     clipped: bool  # the region touches the image border, so it may be cut off
 
 
-def _square(value, what: str, name: str) -> int:
+def _square(value: object, what: str, name: str) -> int:
     if isinstance(value, tuple):
         if len(set(value)) != 1:
             raise ValueError(
@@ -99,7 +102,11 @@ def _square(value, what: str, name: str) -> int:
         value = value[0]
     if isinstance(value, str):
         raise ValueError(f"layer {name!r} uses padding={value!r}; give the padding as a number")
-    return int(value)
+    if not isinstance(value, int):
+        raise ValueError(
+            f"layer {name!r} has a {what} of type {type(value).__name__}, not a number"
+        )
+    return value
 
 
 def _geometry(name: str, module: nn.Module) -> tuple[int, int, int, int]:
@@ -122,7 +129,7 @@ def spatial_layers(model: nn.Module, strict: bool = True) -> list[tuple[str, nn.
     then be wrong. Layers reached through ``nn.Sequential`` containers only
     are accepted.
     """
-    layers = []
+    layers: list[tuple[str, nn.Module]] = []
     for name, module in model.named_modules():
         if isinstance(module, _END_OF_SPATIAL):
             break
@@ -202,13 +209,14 @@ class _Stop(Exception):
 def _probe_module(module: nn.Module) -> nn.Module:
     """A one-channel, positive-weight stand-in with the same geometry (see module doc)."""
     if isinstance(module, nn.Conv2d):
+        # Conv2d stores its geometry as tuple[int, ...]; the constructor's stubs want pairs.
         probe = nn.Conv2d(
             1,
             1,
-            module.kernel_size,
-            stride=module.stride,
-            padding=module.padding,
-            dilation=module.dilation,
+            cast(_Pair, module.kernel_size),
+            stride=cast(_Pair, module.stride),
+            padding=cast("str | tuple[int, int]", module.padding),
+            dilation=cast(_Pair, module.dilation),
             bias=False,
             padding_mode=module.padding_mode,
         )
@@ -254,53 +262,66 @@ def measure_receptive_fields(
     if unknown:
         raise ValueError(f"no convolution or pooling layer named {sorted(unknown)[0]!r}")
     last = max(i for i, (n, _) in enumerate(layers) if n in wanted)
+    layers = layers[: last + 1]
 
-    swaps = {n: _probe_module(m) for n, m in layers[: last + 1]}
-    for name, module in model.named_modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            swaps[name] = nn.Identity()
+    swaps = _stand_ins(model, layers)
     outputs: dict[str, torch.Tensor] = {}
-    last_name = layers[last][0]
-
-    def hook_for(layer_name):
-        def hook(_module, _inputs, output):
-            outputs[layer_name] = output
-            if layer_name == last_name:
-                raise _Stop
-
-        return hook
-
-    originals = {}
-    handles = []
+    hooks = {
+        name: _recorder(outputs, name, stop=i == last)
+        for i, (name, _) in enumerate(layers)
+        if name in wanted
+    }
+    originals: dict[str, nn.Module] = {}
+    handles: list[RemovableHandle] = []
     was_training = model.training
     try:
         for name, new in swaps.items():
             originals[name] = _swap(model, name, new)
-        for name, _ in layers[: last + 1]:
-            if name in wanted:
-                handles.append(swaps[name].register_forward_hook(hook_for(name)))
+        handles = [swaps[name].register_forward_hook(hook) for name, hook in hooks.items()]
         model.eval()
         x = torch.ones(1, 1, height, width, dtype=torch.float64, requires_grad=True)
         with torch.enable_grad():
             with contextlib.suppress(_Stop):
                 model(x)
-            results = []
-            for name, _ in layers[: last + 1]:
-                if name not in wanted:
-                    continue
-                out = outputs.get(name)
-                if out is None:
-                    raise ValueError(f"layer {name!r} did not run in the forward pass")
-                uy, ux = (out.shape[-2] - 1) // 2, (out.shape[-1] - 1) // 2
-                (grad,) = torch.autograd.grad(out[0, 0, uy, ux], x, retain_graph=True)
-                results.append(_region(name, (uy, ux), grad[0, 0] != 0))
+            return [_centre_unit_field(name, outputs.get(name), x) for name in hooks]
     finally:
         for handle in handles:
             handle.remove()
         for name, old in originals.items():
             _swap(model, name, old)
         model.train(was_training)
-    return results
+
+
+_Hook = Callable[[nn.Module, tuple[Any, ...], torch.Tensor], None]
+
+
+def _stand_ins(model: nn.Module, layers: list[tuple[str, nn.Module]]) -> dict[str, nn.Module]:
+    """Probe modules for ``layers`` and the identity for every batch norm of ``model``."""
+    swaps = {n: _probe_module(m) for n, m in layers}
+    for name, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            swaps[name] = nn.Identity()
+    return swaps
+
+
+def _recorder(outputs: dict[str, torch.Tensor], layer_name: str, stop: bool) -> _Hook:
+    """A forward hook that keeps the layer's output and, for the last layer, ends the pass."""
+
+    def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        outputs[layer_name] = output
+        if stop:
+            raise _Stop
+
+    return hook
+
+
+def _centre_unit_field(name: str, out: torch.Tensor | None, x: torch.Tensor) -> MeasuredRF:
+    """The input region that reaches the centre unit of ``out`` (first channel)."""
+    if out is None:
+        raise ValueError(f"layer {name!r} did not run in the forward pass")
+    uy, ux = (out.shape[-2] - 1) // 2, (out.shape[-1] - 1) // 2
+    (grad,) = torch.autograd.grad(out[0, 0, uy, ux], x, retain_graph=True)
+    return _region(name, (uy, ux), grad[0, 0] != 0)
 
 
 def _region(name: str, unit: tuple[int, int], mask: torch.Tensor) -> MeasuredRF:
