@@ -17,9 +17,11 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,14 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...]) -> list[Layer]:
     except StopIteration:
         device = torch.device("cpu")
     calls: list[Layer] = []
-    handles = []
+    handles: list[RemovableHandle] = []
     for name, module in model.named_modules():
         if next(module.children(), None) is not None:
             continue  # containers: their children are recorded instead
 
-        def hook(mod, _inp, out, name=name):
+        def hook(
+            mod: nn.Module, _inp: tuple[Any, ...], out: torch.Tensor, name: str = name
+        ) -> None:
             calls.append(Layer(name, mod, tuple(out.shape)))
 
         handles.append(module.register_forward_hook(hook))
@@ -90,15 +94,14 @@ class Stage:
             return f"{m.in_features:,} → {m.out_features:,}"
         if self.kind == "pool":
             return type(self.layers[0].module).__name__
-        parts, run = [], None
+        runs: list[tuple[tuple[int, int], int]] = []  # ((kernel, channels), repeats)
         for c in self.convs:
             key = (c.kernel_size[0], c.out_channels)
-            if run and run[0] == key:
-                run[1] += 1
+            if runs and runs[-1][0] == key:
+                runs[-1] = (key, runs[-1][1] + 1)
             else:
-                run = [key, 1]
-                parts.append(run)
-        return " + ".join(f"{n} × conv{k}×{k}, {ch}" for (k, ch), n in parts)
+                runs.append((key, 1))
+        return " + ".join(f"{n} × conv{k}×{k}, {ch}" for (k, ch), n in runs)
 
 
 def stages(layers: list[Layer]) -> list[Stage]:
@@ -188,7 +191,7 @@ def architecture_svg(
     gap, margin, top, label_h = 12, 20, 40 if title else 16, 68
     max_h = 180
     boxes = []
-    x = margin
+    x = float(margin)
     for g, name in zip(groups, _titles(groups), strict=True):
         shape = g.conv_shape() if g.kind == "conv" else g.output_shape
         if g.kind == "fc":
