@@ -41,7 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--depth", type=int, default=20, choices=DEPTHS)
     p.add_argument("--plain", action="store_true", help="the same layers without shortcuts")
     p.add_argument("--shortcut", default="A", choices=("A", "B"), help="A: zero-pad, B: projection")
-    p.add_argument("--width", type=int, default=16, help="channels of the first stage (paper: 16)")
+    p.add_argument(
+        "--base-channels", type=int, default=16, help="channels of the first stage (paper: 16)"
+    )
     p.add_argument("--max-steps", type=int, default=None, help="default: 64000 on cifar10, else 90")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
@@ -61,8 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.max_steps = PAPER_STEPS if full else 90
     if args.image_size is None and not full:
         args.image_size = 16
-    if args.max_steps < 1 or args.batch_size < 1 or args.width < 1:
-        p.error("--max-steps, --batch-size and --width must be positive")
+    if args.max_steps < 1 or args.batch_size < 1 or args.base_channels < 1:
+        p.error("--max-steps, --batch-size and --base-channels must be positive")
     return args
 
 
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
     epochs = -(-args.max_steps // steps_per_epoch)
     milestones = [args.max_steps // 2, 3 * args.max_steps // 4]  # 32k and 48k of 64k
     warmup = 400 if args.depth == 110 and not args.plain else 0
-    options = {"width": args.width, "in_channels": bundle.in_channels}
+    options = {"base_channels": args.base_channels, "in_channels": bundle.in_channels}
     if not args.plain:
         options["shortcut"] = args.shortcut
     engine.seed_everything(args.seed)

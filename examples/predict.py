@@ -21,7 +21,7 @@ def quick_checkpoint(out: Path) -> Path:
     """Train vgg_mini on the texture patches for two epochs, so the script runs as is."""
     bundle = data.load("textures")
     engine.seed_everything(0)
-    kwargs = {"num_classes": 3, "input_size": bundle.image_size}
+    kwargs = {"num_classes": 3, "image_size": bundle.image_size}
     model = models.create("vgg_mini", **kwargs)
     config = {"model": "vgg_mini", "model_kwargs": kwargs, "data": bundle.describe()}
     engine.fit(model, bundle.train, bundle.val, epochs=2, batch_size=64, optimizer="adam",

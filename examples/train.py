@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 
 from cnnbook import data, distributed, engine, models, plots
+from cnnbook.errors import CnnbookError
 
 
 def main() -> None:
@@ -37,17 +38,22 @@ def main() -> None:
     p.add_argument("--resume", action="store_true")
     args = p.parse_args()
 
+    spec = models.spec(args.model)
+    # torchvision's models take RGB only: grey data is repeated to 3 channels for them.
+    channels = None if spec.takes("in_channels") else spec.in_channels
     bundle = data.load(args.data, seed=args.seed, subset=args.subset or None,
-                       image_size=args.image_size, download=args.download)  # fmt: skip
+                       image_size=args.image_size, download=args.download,
+                       channels=channels)  # fmt: skip
+    model_kwargs = {"num_classes": len(bundle.classes), "in_channels": bundle.in_channels,
+                    "image_size": bundle.image_size}  # fmt: skip
     engine.seed_everything(args.seed)  # before building: the initial weights depend on it
-    model = models.create(args.model, num_classes=len(bundle.classes),
-                          in_channels=bundle.in_channels, input_size=bundle.image_size)  # fmt: skip
+    model = models.create(args.model, **model_kwargs)
     history = engine.fit(
         model, bundle.train, bundle.val,
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
         seed=args.seed, device=args.device, compile=args.compile,
         out_dir=args.out, resume=args.resume, overwrite=not args.resume,
-        meta={"model": args.model, "data": bundle.describe()},
+        meta={"model": args.model, "model_kwargs": model_kwargs, "data": bundle.describe()},
     )  # fmt: skip
     if distributed.is_main_process():  # under torchrun, only rank 0 draws and reports
         plots.plot_history(history, f"{args.out}/curves.png")
@@ -56,4 +62,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except CnnbookError as exc:  # bad input: one sentence, no traceback
+        raise SystemExit(f"train.py: {exc}") from None

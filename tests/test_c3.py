@@ -84,6 +84,6 @@ def test_small_comparison_runs_and_summarizes():
     variants = c3_compare.VARIANTS[:2]
     result = c3_compare.run(variants, seeds=(0,), setup=setup)
     assert [r["variant"] for r in result["runs"]] == [v[0] for v in variants]
-    summary = c3_compare.summarize(result)
+    summary = c3_compare.aggregate(result)
     assert [s["seeds"] for s in summary] == [1, 1]
     assert all(0 <= s["val_acc"] <= 1 and s["final_train_loss"] > 0 for s in summary)

@@ -19,7 +19,7 @@ def test_tiny_run_records_curves_for_every_model_and_seed():
     for r in result["runs"]:
         assert len(r["train_loss"]) == 2 and all(loss > 0 for loss in r["train_loss"])
         assert 0 <= r["val_acc"] <= 1
-    rows = degradation.summarize(result)
+    rows = degradation.aggregate(result)
     assert [row["model"] for row in rows] == ["cifar_plain20", "cifar_resnet20"]
     for row in rows:
         assert row["min"] <= row["final_train_loss"] <= row["max"]

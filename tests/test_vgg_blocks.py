@@ -25,7 +25,7 @@ def test_block_rejects_zero_convs():
 
 
 def test_vgg11_shapes_end_at_512x7x7():
-    net = vgg.VGGBlocks(vgg.VGG11_ARCH, in_channels=1, num_classes=10, input_size=224)
+    net = vgg.VGGBlocks(vgg.VGG11_ARCH, in_channels=1, num_classes=10, image_size=224)
     x = torch.zeros(1, 1, 224, 224)
     shapes = []
     for blk in net.features:
@@ -45,13 +45,13 @@ def test_vgg11_counts_eight_convs_and_three_linears():
 
 def test_quarter_width_divides_channels():
     assert vgg.scale_arch(vgg.VGG11_ARCH, 4) == ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))
-    net = models.create("vgg11_blocks", width_ratio=4, input_size=96)
+    net = models.create("vgg11_blocks", width_ratio=4, image_size=96)
     assert net.classifier[1].in_features == 128 * 3 * 3
 
 
 def test_too_small_input_is_a_clear_error():
     with pytest.raises(ValueError, match="too small"):
-        vgg.VGGBlocks(vgg.VGG11_ARCH, input_size=16)
+        vgg.VGGBlocks(vgg.VGG11_ARCH, image_size=16)
 
 
 def test_registry_lists_and_rejects():

@@ -88,7 +88,7 @@ def test_first_fully_connected_layer_holds_most_parameters():
 
 def test_torchvision_initialisation_scheme():
     torch.manual_seed(0)
-    net = models.create("vgg11_bn", num_classes=10, width=0.25)
+    net = models.create("vgg11_bn", num_classes=10, width_mult=0.25)
     conv = net.features[4]  # 16 -> 32 channels at quarter width
     fan_out = conv.out_channels * 9
     assert conv.weight.std().item() == pytest.approx((2 / fan_out) ** 0.5, rel=0.05)
@@ -102,11 +102,11 @@ def test_torchvision_initialisation_scheme():
 
 def test_width_multiplier_scales_every_conv():
     full = meta_model("vgg16")
-    quarter = meta_model("vgg16", width=0.25)
+    quarter = meta_model("vgg16", width_mult=0.25)
     assert [c.out_channels // 4 for c in convs(full)] == [c.out_channels for c in convs(quarter)]
     assert quarter.classifier[0].in_features == 128 * 7 * 7
-    with pytest.raises(ValueError, match="width must be positive"):
-        models.create("vgg16", width=0)
+    with pytest.raises(ValueError, match="width_mult must be positive"):
+        models.create("vgg16", width_mult=0)
 
 
 def test_unknown_config_and_head_are_clear_errors():
@@ -141,7 +141,7 @@ def test_full_head_equals_vgg16():
 @pytest.mark.parametrize("name", ["vgg16_slim", "vgg16_cifar", "vgg_c_bn", "vgg_a_lrn"])
 def test_small_models_run_at_32x32(name):
     torch.manual_seed(0)
-    net = models.create(name, num_classes=4, width=0.125).eval()
+    net = models.create(name, num_classes=4, width_mult=0.125).eval()
     with torch.no_grad():
         out = net(torch.randn(2, 3, 32, 32))
     assert out.shape == (2, 4) and torch.isfinite(out).all()

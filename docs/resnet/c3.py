@@ -124,7 +124,7 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
-summary = c3_compare.summarize(result)
+summary = c3_compare.aggregate(result)
 display(
     book.table(
         [

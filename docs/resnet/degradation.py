@@ -111,7 +111,7 @@ plt.show()
 print(runinfo.describe(seed=SEEDS[0]) + f" One line per seed ({len(SEEDS)} seeds).")
 
 # %%
-summary = degradation.summarize(result)
+summary = degradation.aggregate(result)
 rows = [
     (
         r["model"],

@@ -62,7 +62,7 @@ assert x.shape == (1, 64, 112, 112)
 # %%
 conv_arch = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 assert conv_arch == vgg.VGG11_ARCH
-net = vgg.VGGBlocks(conv_arch, in_channels=1, num_classes=10, input_size=224)
+net = vgg.VGGBlocks(conv_arch, in_channels=1, num_classes=10, image_size=224)
 print(net.features)
 
 # %% [markdown]
@@ -119,7 +119,7 @@ display(
 
 # %%
 quarter = vgg.scale_arch(conv_arch, 4)
-small = vgg.VGGBlocks(quarter, in_channels=1, num_classes=10, input_size=224)
+small = vgg.VGGBlocks(quarter, in_channels=1, num_classes=10, image_size=224)
 full_macs = complexity.count_macs(net, (1, 1, 224, 224))
 small_macs = complexity.count_macs(small, (1, 1, 224, 224))
 display(

@@ -143,7 +143,7 @@ def accuracy(model, loader):
 # %%
 loader = torch.utils.data.DataLoader(bundle.val, batch_size=64, collate_fn=data.collate_batch)
 engine.seed_everything(SEED)
-probe = models.create("vgg_mini", num_classes=3, input_size=32)
+probe = models.create("vgg_mini", num_classes=3, image_size=32)
 probe.train()
 with torch.no_grad():
     noisy = [
@@ -176,12 +176,12 @@ print(f"engine.fit{inspect.signature(engine.fit)}")
 # %%
 out_dir = tmp / "run"
 engine.seed_everything(SEED)  # the initial weights depend on the seed, too
-model = models.create("vgg_mini", num_classes=3, input_size=32)
+model = models.create("vgg_mini", num_classes=3, image_size=32)
 print(f"{complexity.count_params(model):,} parameters")
 history = engine.fit(
     model, bundle.train, bundle.val, epochs=4, batch_size=64, optimizer="adam", lr=1e-3,
     seed=SEED, device="cpu", out_dir=out_dir,
-    meta={"model": "vgg_mini", "model_kwargs": {"num_classes": 3, "input_size": 32},
+    meta={"model": "vgg_mini", "model_kwargs": {"num_classes": 3, "image_size": 32},
           "data": bundle.describe()},
 )  # fmt: skip
 

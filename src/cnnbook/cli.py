@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--num-classes", type=_positive_int, default=None)
     s.add_argument("--input-size", type=_positive_int, nargs="+", default=None, metavar="N",
-                   help="C H W (or N C H W); default: the model's own input size")  # fmt: skip
+                   help="channels, height, width; default: the input the model was designed for")  # fmt: skip
     s.add_argument("--depth", type=_positive_int, default=3)
 
     sub.add_parser("models", help="list the registered model names")
@@ -110,46 +110,6 @@ def _rank() -> int:
     return int(os.environ.get("RANK", 0))
 
 
-def _build_model(name: str, num_classes: int, in_channels: int, image_size: int):
-    """Create ``name``, telling it the input's channels and size when it takes them.
-
-    Models made for 224-pixel ImageNet images (torchvision's) take neither:
-    they adapt to the size through adaptive pooling and expect 3 channels.
-    """
-    from cnnbook import models
-
-    attempts = [
-        {"in_channels": in_channels, "input_size": image_size},
-        {"in_channels": in_channels},
-        {"input_size": image_size},
-        {},
-    ]
-    for kw in attempts:
-        try:
-            return models.create(name, num_classes=num_classes, **kw), kw
-        except TypeError as exc:
-            if "unexpected keyword" not in str(exc):
-                raise
-    raise ValueError(f"model {name!r} cannot be built with {num_classes} classes")
-
-
-def _probe(model, in_channels: int, image_size: int, name: str) -> None:
-    """One forward pass on a blank image, so a size mismatch is one sentence, not a traceback."""
-    import torch
-
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, in_channels, image_size, image_size))
-    except RuntimeError as exc:
-        raise ValueError(
-            f"model {name!r} cannot take {in_channels}x{image_size}x{image_size} images "
-            f"({str(exc).splitlines()[0]}); choose another --image-size or model"
-        ) from None
-    finally:
-        model.train()
-
-
 def _data_label(name: str) -> str:
     return Path(name).name if ("/" in name or os.sep in name) else name
 
@@ -161,36 +121,28 @@ def cmd_train(args) -> int:
     from cnnbook import data, engine, models, plots
 
     main = _rank() == 0
-    if args.model not in models.available():
-        raise ValueError(
-            f"unknown model {args.model!r}; choose one of: {', '.join(models.available())}"
-        )
+    spec = models.spec(args.model)  # an unknown name fails before any data is read
     engine.resolve_device(args.device)  # fail before loading any data
     out = Path(args.out or Path("runs") / f"{args.model}-{_data_label(args.data)}")
     # Refuse before loading any data; fit checks again, against the model's tensors.
     engine.checkpoint.open_run(
         out, resume=args.resume, overwrite=args.overwrite, model_name=args.model
     )
+    # A model with a fixed first layer (torchvision's take RGB) gets the data in
+    # its channel count (grey images are repeated); others take the data as is.
+    channels = None if spec.takes("in_channels") else spec.in_channels
     bundle = data.load(
         args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
-        download=args.download,
+        download=args.download, channels=channels,
     )  # fmt: skip
-    engine.seed_everything(args.seed)
-    model, kw = _build_model(args.model, len(bundle.classes), bundle.in_channels, bundle.image_size)
-    if "in_channels" not in kw and bundle.in_channels != 3:
-        # An ImageNet-style model wants colour: repeat the grey channel.
-        bundle = data.load(
-            args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
-            download=args.download, channels=3,
-        )  # fmt: skip
-    _probe(model, bundle.in_channels, bundle.image_size, args.model)
-    engine.seed_everything(args.seed)
-    model, kw = _build_model(args.model, len(bundle.classes), bundle.in_channels, bundle.image_size)
-    config = {
-        "model": args.model,
-        "model_kwargs": {"num_classes": len(bundle.classes), **kw},
-        "data": bundle.describe(),
+    model_kwargs = {
+        "num_classes": len(bundle.classes),
+        "in_channels": bundle.in_channels,
+        "image_size": bundle.image_size,
     }
+    engine.seed_everything(args.seed)  # before building: the initial weights depend on it
+    model = models.create(args.model, **model_kwargs)
+    config = {"model": args.model, "model_kwargs": model_kwargs, "data": bundle.describe()}
     if main and not args.quiet:
         print(
             f"training {args.model} on {bundle.name}: {len(bundle.train)} training / "
@@ -241,36 +193,24 @@ def cmd_predict(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    import torch
-
     from cnnbook import models
     from cnnbook.analysis.complexity import summarize
+    from cnnbook.errors import ConfigError
 
-    model = models.create(args.name, num_classes=args.num_classes)
-    if args.input_size:
-        size = tuple(args.input_size)
-        if len(size) == 3:
-            size = (1, *size)
-        if len(size) != 4:
-            raise ValueError("--input-size takes C H W or N C H W")
-        candidates = [size]
-    else:
-        candidates = [(1, *models.input_size(args.name))]  # the size the model was designed for
-    model.eval()
-    for size in candidates:
-        try:
-            with torch.no_grad():
-                model(torch.zeros(size))
-        except RuntimeError as exc:
-            last = str(exc).splitlines()[0]
-            continue
-        print(f"{args.name}, input {'x'.join(map(str, size))}")
-        print(summarize(model, size, depth=args.depth))
-        return 0
-    shown = " or ".join("x".join(map(str, s)) for s in candidates)
-    raise ValueError(
-        f"model {args.name!r} cannot take input {shown} ({last}); pass --input-size C H W"
+    spec = models.spec(args.name)
+    size = tuple(args.input_size or spec.input_size)  # default: the designed input
+    if len(size) != 3:
+        raise ConfigError("--input-size takes three numbers: C H W")
+    channels, height, width = size
+    if height != width:
+        raise ConfigError("--input-size takes square images: C H W with H equal to W")
+    model = models.create(
+        args.name, num_classes=args.num_classes, in_channels=channels, image_size=height
     )
+    input_shape = (1, channels, height, width)
+    print(f"{args.name}, input {'x'.join(map(str, input_shape))}")
+    print(summarize(model, input_shape, depth=args.depth))
+    return 0
 
 
 def cmd_models(args) -> int:

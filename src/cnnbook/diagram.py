@@ -34,7 +34,7 @@ class Layer:
 
 
 @torch.no_grad()
-def trace_layers(model: nn.Module, input_size: tuple[int, ...]) -> list[Layer]:
+def trace_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Layer]:
     """Every leaf module with its output shape, in the order the forward pass calls them."""
     try:
         device = next(model.parameters()).device
@@ -55,7 +55,7 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...]) -> list[Layer]:
     was_training = model.training
     model.eval()
     try:
-        model(torch.zeros(input_size, device=device))
+        model(torch.zeros(input_shape, device=device))
     finally:
         model.train(was_training)
         for h in handles:
@@ -175,19 +175,19 @@ _COLOURS = {"conv": "#5c6bc0", "pool": "#ef5350", "fc": "#66bb6a"}
 
 
 def architecture_svg(
-    model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224), title: str | None = None
+    model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 224, 224), title: str | None = None
 ) -> str:
-    """An SVG picture of ``model``'s stages for one input of ``input_size``.
+    """An SVG picture of ``model``'s stages for one input of ``input_shape``.
 
     Box height grows with the square root of the feature map's side, box
     width with the logarithm of the channel count (or of the features, for
     linear layers); a red strip marks each block's max-pool. Under each box:
     what it does, its output shape and its parameter count.
     """
-    groups = stages(trace_layers(model, input_size))
+    groups = stages(trace_layers(model, input_shape))
     if not groups:
         raise ValueError("the model has no Conv2d or Linear layer to draw")
-    side0 = input_size[-1]
+    side0 = input_shape[-1]
     gap, margin, top, label_h = 12, 20, 40 if title else 16, 68
     max_h = 180
     boxes = []

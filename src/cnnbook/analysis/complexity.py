@@ -34,11 +34,11 @@ class LayerCost:
 
 
 def summarize(
-    model: nn.Module, input_size: tuple[int, ...], depth: int = 10
+    model: nn.Module, input_shape: tuple[int, ...], depth: int = 10
 ) -> torchinfo.ModelStatistics:
-    """The torchinfo summary of ``model`` for one input of ``input_size``.
+    """The torchinfo summary of ``model`` for one input of ``input_shape``.
 
-    ``input_size`` includes the batch dimension, e.g. ``(1, 3, 224, 224)``.
+    ``input_shape`` includes the batch dimension, e.g. ``(1, 3, 224, 224)``.
     The model is put in eval mode so that dropout and batch norm behave as
     at inference; the caller's mode is restored afterwards.
     """
@@ -47,7 +47,7 @@ def summarize(
     try:
         return torchinfo.summary(
             model,
-            input_size=input_size,
+            input_size=input_shape,  # torchinfo's name for a batch shape
             depth=depth,
             col_names=("output_size", "num_params", "mult_adds"),
             device="cpu",
@@ -57,14 +57,14 @@ def summarize(
         model.train(was_training)
 
 
-def count_macs(model: nn.Module, input_size: tuple[int, ...]) -> int:
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """Total multiply-accumulates of one forward pass (for the whole batch)."""
-    return int(summarize(model, input_size).total_mult_adds)
+    return int(summarize(model, input_shape).total_mult_adds)
 
 
-def layer_costs(model: nn.Module, input_size: tuple[int, ...]) -> list[LayerCost]:
+def layer_costs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCost]:
     """Parameters and MACs of every leaf module, in forward order."""
-    stats = summarize(model, input_size)
+    stats = summarize(model, input_shape)
     rows = []
     for info in stats.summary_list:
         if info.children or not info.executed:
@@ -105,7 +105,7 @@ def conv_cost(
 
 @torch.inference_mode()
 def measure_latency(
-    model: nn.Module, input_size: tuple[int, ...], repeats: int = 3, warmup: int = 1
+    model: nn.Module, input_shape: tuple[int, ...], repeats: int = 3, warmup: int = 1
 ) -> dict:
     """Seconds per forward pass in eval mode: minimum and median of ``repeats`` timed runs.
 
@@ -118,7 +118,7 @@ def measure_latency(
 
     was_training = model.training
     model.eval()
-    x = torch.zeros(tuple(input_size))
+    x = torch.zeros(tuple(input_shape))
     try:
         for _ in range(warmup):
             model(x)

@@ -241,7 +241,7 @@ def _swap(root: nn.Module, name: str, new: nn.Module) -> nn.Module:
 
 def measure_receptive_fields(
     model: nn.Module,
-    input_size: int | tuple[int, int] = 224,
+    image_size: int | tuple[int, int] = 224,
     names: Iterable[str] | None = None,
     strict: bool = True,
 ) -> list[MeasuredRF]:
@@ -251,11 +251,11 @@ def measure_receptive_fields(
     the stand-ins described in the module docstring swapped in (the model is
     restored afterwards, also on error), then backpropagates from the unit
     at the centre of each layer's output. ``names`` restricts the layers
-    (default: every layer of :func:`spatial_layers`). Choose ``input_size``
+    (default: every layer of :func:`spatial_layers`). Choose ``image_size``
     large enough that the deepest field fits; ``clipped`` flags those that
     touch the border.
     """
-    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
+    height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
     layers = spatial_layers(model, strict)
     wanted = set(names) if names is not None else {n for n, _ in layers}
     unknown = wanted - {n for n, _ in layers}

@@ -84,7 +84,7 @@ def run(
     return {"setup": asdict(setup), "runs": runs}
 
 
-def summarize(result: dict) -> list[dict]:
+def aggregate(result: dict) -> list[dict]:
     """Per variant: mean final training loss and validation accuracy, with their spread."""
     rows = []
     for label in dict.fromkeys(r["variant"] for r in result["runs"]):

@@ -33,7 +33,7 @@ class Setup:
     data: str = "mnist"
     image_size: int = 8
     subset: int = 640  # training images; one epoch is subset / batch_size steps
-    width: int = 4  # the paper uses 16
+    base_channels: int = 4  # the paper uses 16
     batch_size: int = 32
     epochs: int = 6
     lr: float = 0.1
@@ -90,14 +90,14 @@ def run(
     """Train every model with every seed; returns ``{"setup": ..., "runs": [...]}``."""
     bundle = load_data(setup)
     runs = [
-        train_one(name, bundle, setup, seed, width=setup.width)
+        train_one(name, bundle, setup, seed, base_channels=setup.base_channels)
         for seed in seeds
         for name in model_names
     ]
     return {"setup": asdict(setup), "steps_per_epoch": setup.steps_per_epoch, "runs": runs}
 
 
-def summarize(result: dict) -> list[dict]:
+def aggregate(result: dict) -> list[dict]:
     """Per model: final-epoch training loss (mean, min, max over seeds) and validation accuracy."""
     rows = []
     names = list(dict.fromkeys(r["model"] for r in result["runs"]))

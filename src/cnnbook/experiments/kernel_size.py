@@ -264,12 +264,12 @@ def _run(cfg: Config, bundle, log) -> dict:
         "device": cfg.device,
         "threads": torch.get_num_threads(),
         "runs": runs,
-        "summary": summarize(runs),
+        "summary": aggregate(runs),
         "erf": erf,
     }  # fmt: skip
 
 
-def summarize(runs: list[dict]) -> list[dict]:
+def aggregate(runs: list[dict]) -> list[dict]:
     """Per variant: parameters, MACs, accuracy mean / standard deviation / range, time per epoch."""
     out = []
     for label in dict.fromkeys(r["variant"] for r in runs):

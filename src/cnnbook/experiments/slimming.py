@@ -107,7 +107,7 @@ def full_scale_costs(
     head, because the trunk is the same for every head of one width: its
     count is computed once per width and reused (``_trunk_cache``).
     """
-    model = uninitialised("vgg16_slim", num_classes=num_classes, head=head, width=width)
+    model = uninitialised("vgg16_slim", num_classes=num_classes, head=head, width_mult=width)
     out = {"params_224": complexity.count_params(model)}
     if macs:
         cache = {} if _trunk_cache is None else _trunk_cache
@@ -141,7 +141,7 @@ def run(config: Config | None = None, variants=DEFAULT_VARIANTS, log=None) -> di
         kwargs = dict(
             num_classes=k,
             head=head,
-            width=width * config.base_width,
+            width_mult=width * config.base_width,
             batch_norm=config.batch_norm,
             in_channels=c,
         )

@@ -7,6 +7,7 @@ Each family lives in its own module and registers its names on import;
 importing this package imports them all, so ``available()`` is complete.
 """
 
+from cnnbook.errors import ModelError
 from cnnbook.models import (  # noqa: F401  (imported for their registrations)
     c3,
     cifar_resnet,
@@ -17,6 +18,6 @@ from cnnbook.models import (  # noqa: F401  (imported for their registrations)
     vgg_by_hand,
     vgg_variants,
 )
-from cnnbook.models.registry import available, create, input_size, register
+from cnnbook.models.registry import ModelSpec, available, create, input_size, register, spec
 
-__all__ = ["available", "create", "input_size", "register"]
+__all__ = ["ModelError", "ModelSpec", "available", "create", "input_size", "register", "spec"]

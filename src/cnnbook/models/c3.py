@@ -122,7 +122,14 @@ class C3Net(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
-@register("c3_net", input_size=(3, 32, 32))
-def c3_net(num_classes: int = 10, **options) -> C3Net:
+@register("c3_net", input_size=(3, 32, 32), min_image_size=8)
+def c3_net(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    widths: Sequence[int] = (16, 32, 64),
+    depths: Sequence[int] = (1, 2, 1),
+    shortcut: bool = True,
+    block: str = "yolo",
+) -> C3Net:
     """Three C3 stages (16, 32, 64 channels); ``shortcut=False`` removes the residuals."""
-    return C3Net(num_classes=num_classes, **options)
+    return C3Net(num_classes, in_channels, widths, depths, shortcut, block)

@@ -26,9 +26,10 @@ CIFAR_INPUT = (3, 32, 32)
 class CifarResNet(nn.Module):
     """A 6n+2-layer CIFAR network; ``residual=False`` gives the plain counterpart.
 
-    ``width`` is the first stage's channel count (16 in the paper; the
-    stages use ``width``, ``2 * width``, ``4 * width``). A smaller width makes
-    the quick experiments of the book cheaper without changing the depth.
+    ``base_channels`` is the first stage's channel count (16 in the paper;
+    the stages use ``base_channels``, twice and four times as many). Fewer
+    channels make the quick experiments of the book cheaper without changing
+    the depth.
     """
 
     def __init__(
@@ -38,7 +39,7 @@ class CifarResNet(nn.Module):
         residual: bool = True,
         shortcut: str = "A",
         in_channels: int = 3,
-        width: int = 16,
+        base_channels: int = 16,
         zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
@@ -52,6 +53,7 @@ class CifarResNet(nn.Module):
         self.depth = depth
         self.residual = residual
         self.shortcut = shortcut if residual else None
+        width = base_channels
         self.conv1 = conv3x3(in_channels, width)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
@@ -78,24 +80,130 @@ class CifarResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def _register(depth: int) -> None:
-    def residual_net(num_classes: int = 10, **options) -> CifarResNet:
-        return CifarResNet(depth, num_classes, residual=True, **options)
-
-    def plain_net(num_classes: int = 10, **options) -> CifarResNet:
-        if "shortcut" in options or "zero_init_residual" in options:
-            raise ValueError(
-                "a plain network has no shortcuts; drop 'shortcut'/'zero_init_residual'"
-            )
-        return CifarResNet(depth, num_classes, residual=False, **options)
-
-    residual_net.__doc__ = f"ResNet-{depth} for 32x32 images (option A shortcuts by default)."
-    plain_net.__doc__ = f"Plain-{depth}: ResNet-{depth}'s layers without shortcuts."
-    residual_net.__name__ = f"cifar_resnet{depth}"
-    plain_net.__name__ = f"cifar_plain{depth}"
-    globals()[residual_net.__name__] = register(residual_net.__name__, CIFAR_INPUT)(residual_net)
-    globals()[plain_net.__name__] = register(plain_net.__name__, CIFAR_INPUT)(plain_net)
+def _cifar_net(
+    depth: int,
+    residual: bool,
+    num_classes: int,
+    in_channels: int,
+    base_channels: int,
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+) -> CifarResNet:
+    return CifarResNet(
+        depth, num_classes, residual, shortcut, in_channels, base_channels, zero_init_residual
+    )
 
 
-for _depth in DEPTHS:
-    _register(_depth)
+# One builder per name, spelled out so each is found by grep and listed in the
+# API reference. The residual nets take the shortcut options; the plain nets
+# have no shortcut to configure.
+
+
+@register("cifar_resnet20", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_resnet20(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    base_channels: int = 16,
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+) -> CifarResNet:
+    """ResNet-20 for 32x32 images (option A shortcuts by default)."""
+    return _cifar_net(
+        20, True, num_classes, in_channels, base_channels, shortcut, zero_init_residual
+    )
+
+
+@register("cifar_resnet32", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_resnet32(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    base_channels: int = 16,
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+) -> CifarResNet:
+    """ResNet-32 for 32x32 images (option A shortcuts by default)."""
+    return _cifar_net(
+        32, True, num_classes, in_channels, base_channels, shortcut, zero_init_residual
+    )
+
+
+@register("cifar_resnet44", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_resnet44(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    base_channels: int = 16,
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+) -> CifarResNet:
+    """ResNet-44 for 32x32 images (option A shortcuts by default)."""
+    return _cifar_net(
+        44, True, num_classes, in_channels, base_channels, shortcut, zero_init_residual
+    )
+
+
+@register("cifar_resnet56", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_resnet56(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    base_channels: int = 16,
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+) -> CifarResNet:
+    """ResNet-56 for 32x32 images (option A shortcuts by default)."""
+    return _cifar_net(
+        56, True, num_classes, in_channels, base_channels, shortcut, zero_init_residual
+    )
+
+
+@register("cifar_resnet110", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_resnet110(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    base_channels: int = 16,
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+) -> CifarResNet:
+    """ResNet-110 for 32x32 images (option A shortcuts by default)."""
+    return _cifar_net(
+        110, True, num_classes, in_channels, base_channels, shortcut, zero_init_residual
+    )
+
+
+@register("cifar_plain20", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_plain20(
+    num_classes: int = 10, in_channels: int = 3, base_channels: int = 16
+) -> CifarResNet:
+    """Plain-20: ResNet-20's layers without shortcuts."""
+    return _cifar_net(20, False, num_classes, in_channels, base_channels)
+
+
+@register("cifar_plain32", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_plain32(
+    num_classes: int = 10, in_channels: int = 3, base_channels: int = 16
+) -> CifarResNet:
+    """Plain-32: ResNet-32's layers without shortcuts."""
+    return _cifar_net(32, False, num_classes, in_channels, base_channels)
+
+
+@register("cifar_plain44", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_plain44(
+    num_classes: int = 10, in_channels: int = 3, base_channels: int = 16
+) -> CifarResNet:
+    """Plain-44: ResNet-44's layers without shortcuts."""
+    return _cifar_net(44, False, num_classes, in_channels, base_channels)
+
+
+@register("cifar_plain56", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_plain56(
+    num_classes: int = 10, in_channels: int = 3, base_channels: int = 16
+) -> CifarResNet:
+    """Plain-56: ResNet-56's layers without shortcuts."""
+    return _cifar_net(56, False, num_classes, in_channels, base_channels)
+
+
+@register("cifar_plain110", input_size=CIFAR_INPUT, min_image_size=8)
+def cifar_plain110(
+    num_classes: int = 10, in_channels: int = 3, base_channels: int = 16
+) -> CifarResNet:
+    """Plain-110: ResNet-110's layers without shortcuts."""
+    return _cifar_net(110, False, num_classes, in_channels, base_channels)

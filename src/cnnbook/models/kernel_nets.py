@@ -34,6 +34,9 @@ from cnnbook.models.registry import register
 #: Because the last stage keeps its width, its convolutions map C -> C
 #: channels, the case where two 3x3 cost 18 C^2 and one 5x5 costs 25 C^2.
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 64, 64)
+#: The input of the kernel-size experiment's CIFAR-10 preset (its quick CPU preset
+#: uses 16x16 grey texture patches; four 2x2 pools need at least 16x16).
+KERNELNET_INPUT = (3, 32, 32)
 
 
 class KernelNet(nn.Module):
@@ -118,7 +121,7 @@ def _widths(widths) -> tuple[int, ...]:
     return tuple(widths) if widths is not None else DEFAULT_WIDTHS
 
 
-@register("kernelnet_3x3")
+@register("kernelnet_3x3", input_size=KERNELNET_INPUT, min_image_size=16)
 def kernelnet_3x3(
     num_classes: int = 10, in_channels: int = 3, widths=None, batch_norm: bool = False
 ):
@@ -126,7 +129,7 @@ def kernelnet_3x3(
     return KernelNet((3, 3), _widths(widths), in_channels, num_classes, batch_norm)
 
 
-@register("kernelnet_5x5")
+@register("kernelnet_5x5", input_size=KERNELNET_INPUT, min_image_size=16)
 def kernelnet_5x5(
     num_classes: int = 10, in_channels: int = 3, widths=None, batch_norm: bool = False
 ):
@@ -134,7 +137,7 @@ def kernelnet_5x5(
     return KernelNet((5,), _widths(widths), in_channels, num_classes, batch_norm)
 
 
-@register("kernelnet_5x5_matched")
+@register("kernelnet_5x5_matched", input_size=KERNELNET_INPUT, min_image_size=16)
 def kernelnet_5x5_matched(
     num_classes: int = 10, in_channels: int = 3, widths=None, batch_norm: bool = False
 ):
@@ -143,7 +146,7 @@ def kernelnet_5x5_matched(
     return KernelNet((5,), matched, in_channels, num_classes, batch_norm)
 
 
-@register("kernelnet_3x3x3")
+@register("kernelnet_3x3x3", input_size=KERNELNET_INPUT, min_image_size=16)
 def kernelnet_3x3x3(
     num_classes: int = 10, in_channels: int = 3, widths=None, batch_norm: bool = False
 ):
@@ -151,7 +154,7 @@ def kernelnet_3x3x3(
     return KernelNet((3, 3, 3), _widths(widths), in_channels, num_classes, batch_norm)
 
 
-@register("kernelnet_7x7")
+@register("kernelnet_7x7", input_size=KERNELNET_INPUT, min_image_size=16)
 def kernelnet_7x7(
     num_classes: int = 10, in_channels: int = 3, widths=None, batch_norm: bool = False
 ):

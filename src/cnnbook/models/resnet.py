@@ -32,7 +32,9 @@ from torch import nn
 from cnnbook.models.registry import register
 
 SHORTCUTS = ("A", "B", "C")
-VARIANTS = ("v1", "v1.5")
+#: Where a Bottleneck puts its stride: on the first 1x1 (the paper, "v1") or the
+#: 3x3 (torchvision, "v1.5").
+VERSIONS = ("v1", "v1.5")
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -212,8 +214,8 @@ class ResNet(nn.Module):
         super().__init__()
         if len(layers) != 4:
             raise ValueError(f"ResNet has four stages, got layers={list(layers)}")
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        if variant not in VERSIONS:
+            raise ValueError(f"variant must be one of {', '.join(VERSIONS)}, got {variant!r}")
         if shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}")
         self.variant = variant
@@ -258,36 +260,73 @@ CONFIGS: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, int, in
 }
 
 
-def _build(depth: int, num_classes: int, **options) -> ResNet:
+def _build(
+    depth: int,
+    num_classes: int,
+    in_channels: int,
+    zero_init_residual: bool,
+    variant: str,
+    shortcut: str,
+) -> ResNet:
     block, layers = CONFIGS[depth]
-    return ResNet(block, layers, num_classes=num_classes, **options)
+    return ResNet(block, layers, num_classes, zero_init_residual, variant, shortcut, in_channels)
 
 
 @register("resnet18")
-def resnet18(num_classes: int = 1000, **options) -> ResNet:
+def resnet18(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    zero_init_residual: bool = False,
+    variant: str = "v1.5",
+    shortcut: str = "B",
+) -> ResNet:
     """ResNet-18: BasicBlocks (2, 2, 2, 2)."""
-    return _build(18, num_classes, **options)
+    return _build(18, num_classes, in_channels, zero_init_residual, variant, shortcut)
 
 
 @register("resnet34")
-def resnet34(num_classes: int = 1000, **options) -> ResNet:
+def resnet34(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    zero_init_residual: bool = False,
+    variant: str = "v1.5",
+    shortcut: str = "B",
+) -> ResNet:
     """ResNet-34: BasicBlocks (3, 4, 6, 3)."""
-    return _build(34, num_classes, **options)
+    return _build(34, num_classes, in_channels, zero_init_residual, variant, shortcut)
 
 
 @register("resnet50")
-def resnet50(num_classes: int = 1000, **options) -> ResNet:
+def resnet50(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    zero_init_residual: bool = False,
+    variant: str = "v1.5",
+    shortcut: str = "B",
+) -> ResNet:
     """ResNet-50: Bottlenecks (3, 4, 6, 3)."""
-    return _build(50, num_classes, **options)
+    return _build(50, num_classes, in_channels, zero_init_residual, variant, shortcut)
 
 
 @register("resnet101")
-def resnet101(num_classes: int = 1000, **options) -> ResNet:
+def resnet101(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    zero_init_residual: bool = False,
+    variant: str = "v1.5",
+    shortcut: str = "B",
+) -> ResNet:
     """ResNet-101: Bottlenecks (3, 4, 23, 3)."""
-    return _build(101, num_classes, **options)
+    return _build(101, num_classes, in_channels, zero_init_residual, variant, shortcut)
 
 
 @register("resnet152")
-def resnet152(num_classes: int = 1000, **options) -> ResNet:
+def resnet152(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    zero_init_residual: bool = False,
+    variant: str = "v1.5",
+    shortcut: str = "B",
+) -> ResNet:
     """ResNet-152: Bottlenecks (3, 8, 36, 3)."""
-    return _build(152, num_classes, **options)
+    return _build(152, num_classes, in_channels, zero_init_residual, variant, shortcut)

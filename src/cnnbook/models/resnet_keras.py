@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from cnnbook.models.registry import register
-from cnnbook.models.resnet import VARIANTS, init_weights
+from cnnbook.models.resnet import VERSIONS, init_weights
 
 
 def _bottleneck_branch(
@@ -103,8 +103,8 @@ class ResNet50Keras(nn.Module):
 
     def __init__(self, num_classes: int = 1000, variant: str = "v1.5") -> None:
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        if variant not in VERSIONS:
+            raise ValueError(f"variant must be one of {', '.join(VERSIONS)}, got {variant!r}")
         self.stage1 = nn.Sequential(
             nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(64),
@@ -149,6 +149,6 @@ class ResNet50Keras(nn.Module):
 
 
 @register("resnet50_keras")
-def resnet50_keras(num_classes: int = 1000, **options) -> ResNet50Keras:
+def resnet50_keras(num_classes: int = 1000, variant: str = "v1.5") -> ResNet50Keras:
     """ResNet-50 from Keras-style ConvBlock/IdentityBlock (23,516,228 parameters for 4 classes)."""
-    return ResNet50Keras(num_classes=num_classes, **options)
+    return ResNet50Keras(num_classes=num_classes, variant=variant)

@@ -46,8 +46,9 @@ class VGGBlocks(nn.Module):
 
     ``features`` holds one ``vgg_block`` per entry of ``conv_arch``; the head
     flattens and applies two hidden fully connected layers with dropout.
-    The first hidden layer's width follows from ``input_size``: each block
-    halves the spatial size, so 224 becomes 7 after five blocks.
+    The first hidden layer's width follows from ``image_size`` (the side of
+    the square input): each block halves it, so 224 becomes 7 after five
+    blocks.
     """
 
     def __init__(
@@ -55,21 +56,21 @@ class VGGBlocks(nn.Module):
         conv_arch: Sequence[tuple[int, int]] = VGG11_ARCH,
         in_channels: int = 1,
         num_classes: int = 10,
-        input_size: int = 224,
+        image_size: int = 224,
         hidden: int = 4096,
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
         blocks = []
         channels = in_channels
-        size = input_size
+        size = image_size
         for num_convs, out_channels in conv_arch:
             blocks.append(vgg_block(num_convs, channels, out_channels))
             channels = out_channels
             size //= 2
         if size < 1:
             raise ValueError(
-                f"input_size {input_size} is too small for {len(conv_arch)} blocks "
+                f"image_size {image_size} is too small for {len(conv_arch)} blocks "
                 f"(each halves it); use at least {2 ** len(conv_arch)}"
             )
         self.features = nn.Sequential(*blocks)
@@ -95,23 +96,23 @@ def scale_arch(conv_arch: Sequence[tuple[int, int]], ratio: int) -> tuple[tuple[
 
 @register("vgg11_blocks", input_size=(1, 224, 224))
 def vgg11_blocks(
-    num_classes: int = 10, in_channels: int = 1, input_size: int = 224, width_ratio: int = 1
-):
+    num_classes: int = 10, in_channels: int = 1, image_size: int = 224, width_ratio: int = 1
+) -> VGGBlocks:
     """VGG-11 from ``conv_arch`` for one-channel images, d2l style."""
-    return VGGBlocks(scale_arch(VGG11_ARCH, width_ratio), in_channels, num_classes, input_size)
+    return VGGBlocks(scale_arch(VGG11_ARCH, width_ratio), in_channels, num_classes, image_size)
 
 
 @register("vgg11_quarter", input_size=(1, 224, 224))
-def vgg11_quarter(num_classes: int = 10, in_channels: int = 1, input_size: int = 224):
+def vgg11_quarter(num_classes: int = 10, in_channels: int = 1, image_size: int = 224) -> VGGBlocks:
     """d2l's training model: VGG-11 with every block a quarter as wide."""
-    return VGGBlocks(scale_arch(VGG11_ARCH, 4), in_channels, num_classes, input_size)
+    return VGGBlocks(scale_arch(VGG11_ARCH, 4), in_channels, num_classes, image_size)
 
 
-@register("vgg_mini", input_size=(1, 28, 28))
-def vgg_mini(num_classes: int = 10, in_channels: int = 1, input_size: int = 28):
+@register("vgg_mini", input_size=(1, 28, 28), min_image_size=8)
+def vgg_mini(num_classes: int = 10, in_channels: int = 1, image_size: int = 28) -> VGGBlocks:
     """A three-block VGG small enough to train on 28x28 digits in seconds on a CPU."""
     return VGGBlocks(
-        ((1, 16), (1, 32), (2, 64)), in_channels, num_classes, input_size, hidden=128, dropout=0.3
+        ((1, 16), (1, 32), (2, 64)), in_channels, num_classes, image_size, hidden=128, dropout=0.3
     )
 
 
@@ -144,13 +145,13 @@ DEPTH = {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
 
 
 def make_layers(
-    cfg: Sequence, batch_norm: bool = False, in_channels: int = 3, width: float = 1.0
+    cfg: Sequence, batch_norm: bool = False, in_channels: int = 3, width_mult: float = 1.0
 ) -> nn.Sequential:
     """The convolutional trunk (torchvision's ``features``) for one config.
 
     Each convolution is followed by ``BatchNorm2d`` (if ``batch_norm``) and
     ReLU, so the module indices are exactly torchvision's and its weights
-    load by name. ``width`` multiplies every channel count (0.25 gives a
+    load by name. ``width_mult`` multiplies every channel count (0.25 gives a
     quarter-width network); the layer structure does not change.
     """
     layers: list[nn.Module] = []
@@ -164,7 +165,7 @@ def make_layers(
             layers.append(nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
         else:
             out, kernel = (v, 3) if isinstance(v, int) else v
-            out = max(1, round(out * width))
+            out = max(1, round(out * width_mult))
             layers.append(nn.Conv2d(channels, out, kernel_size=kernel, padding=kernel // 2))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(out))
@@ -258,30 +259,22 @@ def vgg(
     batch_norm: bool = False,
     num_classes: int = 1000,
     in_channels: int = 3,
-    width: float = 1.0,
-    **options,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
 ) -> VGG:
-    """Build configuration ``cfg`` (a key of :data:`CFGS`); ``options`` go to :class:`VGG`."""
+    """Build configuration ``cfg`` (a key of :data:`CFGS`) with torchvision's head."""
     if cfg not in CFGS:
         raise ValueError(f"unknown VGG configuration {cfg!r}; choose one of: {', '.join(CFGS)}")
-    if width <= 0:
-        raise ValueError(f"width must be positive, got {width}")
-    features = make_layers(CFGS[cfg], batch_norm, in_channels, width)
-    return VGG(features, num_classes=num_classes, **options)
-
-
-def _register(name: str, cfg: str, batch_norm: bool) -> None:
-    def build(num_classes: int = 1000, **options) -> VGG:
-        return vgg(cfg, batch_norm, num_classes=num_classes, **options)
-
-    build.__name__ = name
-    build.__doc__ = f"VGG configuration {cfg}{' with batch norm' if batch_norm else ''}."
-    register(name)(build)
+    if width_mult <= 0:
+        raise ValueError(f"width_mult must be positive, got {width_mult}")
+    features = make_layers(CFGS[cfg], batch_norm, in_channels, width_mult)
+    return VGG(features, num_classes=num_classes, dropout=dropout, init_weights=init_weights)
 
 
 #: Registry name -> (configuration, batch norm). torchvision's eight names,
-#: plus the two columns of Table 1 that torchvision does not ship.
-VARIANTS: dict[str, tuple[str, bool]] = {
+#: plus the columns of Table 1 that torchvision does not ship.
+NAMES: dict[str, tuple[str, bool]] = {
     "vgg11": ("A", False),
     "vgg11_bn": ("A", True),
     "vgg13": ("B", False),
@@ -295,5 +288,137 @@ VARIANTS: dict[str, tuple[str, bool]] = {
     "vgg_c_bn": ("C", True),
 }
 
-for _name, (_cfg, _bn) in VARIANTS.items():
-    _register(_name, _cfg, _bn)
+# One builder per name, spelled out as torchvision does, so each is found by
+# grep and listed in the API reference. All take the same options.
+
+
+@register("vgg11")
+def vgg11(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration A."""
+    return vgg("A", False, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg11_bn")
+def vgg11_bn(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration A with batch norm."""
+    return vgg("A", True, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg13")
+def vgg13(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration B."""
+    return vgg("B", False, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg13_bn")
+def vgg13_bn(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration B with batch norm."""
+    return vgg("B", True, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg16")
+def vgg16(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration D."""
+    return vgg("D", False, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg16_bn")
+def vgg16_bn(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration D with batch norm."""
+    return vgg("D", True, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg19")
+def vgg19(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration E."""
+    return vgg("E", False, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg19_bn")
+def vgg19_bn(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration E with batch norm."""
+    return vgg("E", True, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg_a_lrn")
+def vgg_a_lrn(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration A-LRN."""
+    return vgg("A-LRN", False, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg_c")
+def vgg_c(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration C."""
+    return vgg("C", False, num_classes, in_channels, width_mult, dropout, init_weights)
+
+
+@register("vgg_c_bn")
+def vgg_c_bn(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
+    """Configuration C with batch norm."""
+    return vgg("C", True, num_classes, in_channels, width_mult, dropout, init_weights)

@@ -119,6 +119,8 @@ class VGG16ByHand(nn.Module):
 
 
 @register("vgg16_by_hand")
-def vgg16_by_hand(num_classes: int = 1000, **options) -> VGG16ByHand:
+def vgg16_by_hand(
+    num_classes: int = 1000, dropout: float = 0.5, init_weights: bool = True
+) -> VGG16ByHand:
     """VGG-16 spelled out block by block, for ``num_classes`` outputs."""
-    return VGG16ByHand(num_classes=num_classes, **options)
+    return VGG16ByHand(num_classes, dropout, init_weights)
