@@ -81,7 +81,7 @@ def test_small_comparison_runs_and_summarizes():
     from cnnbook.experiments import c3_compare
 
     setup = c3_compare.Setup(subset=64, batch_size=32, epochs=1)
-    variants = c3_compare.VARIANTS[:2]
+    variants = c3_compare.SETTINGS[:2]
     result = c3_compare.run(variants, seeds=(0,), setup=setup)
     assert [r["variant"] for r in result["runs"]] == [v[0] for v in variants]
     summary = c3_compare.aggregate(result)

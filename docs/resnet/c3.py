@@ -107,7 +107,7 @@ result = c3_compare.run(seeds=SEEDS, setup=setup)
 fig, ax = plt.subplots(figsize=(7, 3.4))
 styles = {True: "-", False: "--"}
 colors = {"x1": "tab:blue", "x4": "tab:red"}
-for label, options in c3_compare.VARIANTS:
+for label, options in c3_compare.SETTINGS:
     runs = [r for r in result["runs"] if r["variant"] == label]
     for i, r in enumerate(runs):
         ax.plot(

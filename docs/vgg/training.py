@@ -76,9 +76,9 @@ print(f"input {bundle.in_channels}x{bundle.image_size}x{bundle.image_size}; "
 #
 # ### The same pipeline on your own folder
 #
-# The seeds trained on folders of photos (potato leaves in three classes,
-# birds in four). `data.load` takes such a folder, `root/class_name/image`,
-# and splits it with the seed. Here we write a few texture patches to a
+# The tutorials this book grew from trained on folders of photos (potato
+# leaves in three classes, birds in four). `data.load` takes such a folder,
+# `root/class_name/image`, and splits it with the random seed. Here we write a few texture patches to a
 # temporary folder to show the two transforms it builds:
 
 # %%

@@ -312,7 +312,7 @@ display(book.tabs({
 cifar = ks.preset("cifar10")
 assumed_macs_per_s = 10e12
 rows, total = [], 0.0
-for label, name in ks.VARIANTS.items():
+for label, name in ks.NETWORKS.items():
     net = models.create(name, num_classes=10, in_channels=3, widths=cifar.widths, batch_norm=True)
     macs = count_macs(net, (1, 3, 32, 32))
     train = ks.training_estimate(cifar, 50_000, macs, assumed_macs_per_s)

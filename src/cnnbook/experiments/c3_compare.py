@@ -20,7 +20,7 @@ from cnnbook.models import c3  # noqa: F401  (registers c3_net)
 
 #: (label, model options) of the variants compared by default: the chain
 #: depth of every stage's C3, with the residual additions on and off.
-VARIANTS: tuple[tuple[str, dict], ...] = (
+SETTINGS: tuple[tuple[str, dict], ...] = (
     ("C3 x1, shortcut", {"depths": (1, 1, 1), "shortcut": True}),
     ("C3 x1, no shortcut", {"depths": (1, 1, 1), "shortcut": False}),
     ("C3 x4, shortcut", {"depths": (4, 4, 4), "shortcut": True}),
@@ -43,7 +43,7 @@ class Setup:
 
 
 def costs(
-    variants: Sequence[tuple[str, dict]] = VARIANTS,
+    variants: Sequence[tuple[str, dict]] = SETTINGS,
     num_classes: int = 10,
     in_channels: int = 1,
     image_size: int = 16,
@@ -63,7 +63,7 @@ def costs(
 
 
 def run(
-    variants: Sequence[tuple[str, dict]] = VARIANTS,
+    variants: Sequence[tuple[str, dict]] = SETTINGS,
     seeds: Sequence[int] = (0, 1, 2),
     setup: Setup = Setup(),
 ) -> dict:

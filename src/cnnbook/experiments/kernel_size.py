@@ -31,7 +31,7 @@ from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.analysis.erf import effective_receptive_field
 
 #: The variants compared, in display order: label -> registered model name.
-VARIANTS: dict[str, str] = {
+NETWORKS: dict[str, str] = {
     "2 x 3x3": "kernelnet_3x3",
     "1 x 5x5": "kernelnet_5x5",
     "1 x 5x5, matched params": "kernelnet_5x5_matched",
@@ -105,7 +105,7 @@ class Config:
 
     data: str = "textures"
     seeds: tuple[int, ...] = (0, 1, 2)
-    variants: tuple[str, ...] = tuple(VARIANTS)
+    variants: tuple[str, ...] = tuple(NETWORKS)
     widths: tuple[int, ...] = (8, 16, 32, 32)
     batch_norm: bool = False
     epochs: int = 5
@@ -185,9 +185,9 @@ def run(cfg: Config | None = None, bundle=None, log=print) -> dict:
     from cnnbook import engine
 
     cfg = cfg or Config()
-    unknown = [v for v in cfg.variants if v not in VARIANTS]
+    unknown = [v for v in cfg.variants if v not in NETWORKS]
     if unknown:
-        raise ValueError(f"unknown variant {unknown[0]!r}; choose from: {', '.join(VARIANTS)}")
+        raise ValueError(f"unknown variant {unknown[0]!r}; choose from: {', '.join(NETWORKS)}")
     if not cfg.seeds:
         raise ValueError("give at least one seed")
     engine.resolve_device(cfg.device)  # a missing GPU is reported before any data loads
@@ -210,7 +210,7 @@ def _run(cfg: Config, bundle, log) -> dict:
     )
     runs, erf = [], {}
     for label in cfg.variants:
-        name = VARIANTS[label]
+        name = NETWORKS[label]
         kwargs = {
             "num_classes": len(bundle.classes),
             "in_channels": c,
