@@ -62,13 +62,16 @@ def test_option_b_adds_two_projections():
 
 
 def test_zero_init_residual_and_options():
-    model = create("cifar_resnet20", zero_init_residual=True, in_channels=1, width=4, num_classes=3)
-    assert all(
-        torch.count_nonzero(m.bn2.weight) == 0 for m in model.modules() if isinstance(m, BasicBlock)
+    model = create(
+        "cifar_resnet20", zero_init_residual=True, in_channels=1, base_channels=4, num_classes=3
     )
+    blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
+    assert len(blocks) == 9
+    assert all(torch.count_nonzero(b.bn2.weight) == 0 for b in blocks)  # the BN before the sum
+    assert all((b.bn1.weight == 1).all() for b in blocks)  # and only that one
     assert model(torch.randn(2, 1, 16, 16)).shape == (2, 3)
-    with pytest.raises(ValueError, match="plain network"):
-        create("cifar_plain20", shortcut="B")
+    with pytest.raises(ValueError, match="takes no option 'shortcut'"):
+        create("cifar_plain20", shortcut="B")  # a plain network has no shortcut to choose
     with pytest.raises(ValueError, match="6n \\+ 2"):
         cifar.CifarResNet(21)
 

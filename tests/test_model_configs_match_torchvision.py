@@ -18,12 +18,17 @@ from torch import nn
 from torchvision.models import resnet as tv_resnet
 from torchvision.models import vgg as tv_vgg
 
-from cnnbook import tvsource
+from cnnbook import compat, tvsource
 from cnnbook.models import resnet as our_resnet
 from cnnbook.models import vgg as our_vgg
 
-TV_VGG = ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
-TV_RESNET = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+TV_BUILDERS = sorted(set(compat.TORCHVISION_TWINS.values()))
+TV_VGG = [name for name in TV_BUILDERS if name.startswith("vgg")]
+TV_RESNET = [name for name in TV_BUILDERS if name.startswith("resnet")]
+
+
+def test_every_torchvision_vgg_and_resnet_has_a_twin():
+    assert len(TV_VGG) == 8 and len(TV_RESNET) == 5
 
 
 def _layer_signature(module: nn.Module) -> list[tuple]:
@@ -66,7 +71,7 @@ def test_vgg_cfgs_are_torchvisions(key):
 @pytest.mark.parametrize("name", TV_VGG)
 def test_vgg_variant_uses_torchvisions_cfg(name):
     ((tv_key, tv_bn, *_),) = tvsource.literal_calls(f"torchvision.models.vgg.{name}", "_vgg")
-    assert our_vgg.VARIANTS[name] == (tv_key, tv_bn)
+    assert our_vgg.NAMES[name] == (tv_key, tv_bn)
     assert our_vgg.DEPTH[tv_key] == int(name[3:5])
 
 
@@ -94,7 +99,7 @@ def test_vgg_make_layers_builds_torchvisions_layers(key, batch_norm):
 @pytest.mark.parametrize("name", TV_VGG)
 def test_vgg_whole_model_matches_structure(name):
     with torch.device("meta"):
-        ours = our_vgg.vgg(*our_vgg.VARIANTS[name], init_weights=False)
+        ours = our_vgg.vgg(*our_vgg.NAMES[name], init_weights=False)
         theirs = getattr(tv_vgg, name)(init_weights=False)
     assert _layer_signature(ours) == _layer_signature(theirs)
     assert _shapes(ours) == _shapes(theirs)

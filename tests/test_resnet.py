@@ -60,6 +60,37 @@ def test_zero_init_residual_makes_blocks_identities():
         assert torch.equal(block.eval()(x), x)
 
 
+def batchnorm_outputs(block: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The output of every batch norm of ``block`` (by name) for input ``x``."""
+    outputs, hooks = {}, []
+    for name, m in block.named_modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            hooks.append(
+                m.register_forward_hook(lambda _m, _i, out, n=name: outputs.update({n: out}))
+            )
+    with torch.no_grad():
+        block.eval()(x)
+    for h in hooks:
+        h.remove()
+    return outputs
+
+
+@pytest.mark.parametrize(
+    ("block", "last"),
+    [(resnet.BasicBlock(8, 8), "bn2"), (resnet.Bottleneck(32, 8), "bn3")],
+    ids=["BasicBlock", "Bottleneck"],
+)
+def test_zero_init_residual_zeroes_only_the_batch_norm_before_the_addition(block, last):
+    # Zeroing an earlier batch norm also makes the block an identity, but kills
+    # the signal inside the branch, so no layer but the last BN would learn.
+    resnet.init_weights(block, zero_init_residual=True)
+    assert block.last_bn() is getattr(block, last)
+    outputs = batchnorm_outputs(block, torch.relu(torch.randn(2, block.conv1.in_channels, 5, 5)))
+    assert torch.count_nonzero(outputs.pop(last)) == 0
+    assert outputs and all(torch.count_nonzero(out) > 0 for out in outputs.values())
+    assert (block.bn1.weight == 1).all()
+
+
 def test_plain_block_has_no_shortcut():
     block = resnet.BasicBlock(8, 8, residual=False)
     resnet.init_weights(block, zero_init_residual=False)
