@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from cnnbook.modes import eval_mode
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -52,12 +54,10 @@ def trace_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[Layer]:
             calls.append(Layer(name, mod, tuple(out.shape)))
 
         handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
     try:
-        model(torch.zeros(input_shape, device=device))
+        with eval_mode(model):
+            model(torch.zeros(input_shape, device=device))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return calls

@@ -1,4 +1,10 @@
-"""Switching a model to evaluation mode for a moment, and back."""
+"""Switching a model to evaluation (or training) mode for a moment, and back.
+
+The engine, the analysis tools and the diagrams all run a model in a mode
+other than the one the caller left it in; this is the one place that does
+it, so every one of them restores the caller's mode, layer by layer, even
+when the block raises.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,23 @@ from torch import nn
 
 
 @contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+def using_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """Put ``model`` in training or eval mode inside the block; restore every layer's mode after."""
+    before = [(m, m.training) for m in model.modules()]
+    model.train(training)
+    try:
+        yield model
+    finally:
+        for m, was_training in before:
+            m.training = was_training
+
+
+def train_mode(model: nn.Module) -> contextlib.AbstractContextManager[nn.Module]:
+    """Training mode inside the block (batch norm uses the batch's statistics)."""
+    return using_mode(model, True)
+
+
+def eval_mode(model: nn.Module) -> contextlib.AbstractContextManager[nn.Module]:
     """Put ``model`` in eval mode inside the block; restore every layer's mode after.
 
     Eval mode turns dropout off and makes batch norm use its running
@@ -21,10 +43,4 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     >>> with eval_mode(model):
     ...     logits = model(x)
     """
-    before = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, training in before:
-            m.training = training
+    return using_mode(model, False)

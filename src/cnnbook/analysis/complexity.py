@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import torch
 import torchinfo
-from torchinfo.layer_info import LayerInfo
 from torch import nn
+from torchinfo.layer_info import LayerInfo
+
+from cnnbook.modes import eval_mode
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -42,9 +44,7 @@ def summarize(
     The model is put in eval mode so that dropout and batch norm behave as
     at inference; the caller's mode is restored afterwards.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return torchinfo.summary(
             model,
             input_size=input_shape,  # torchinfo's name for a batch shape
@@ -53,8 +53,6 @@ def summarize(
             device="cpu",
             verbose=0,
         )
-    finally:
-        model.train(was_training)
 
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
@@ -116,10 +114,8 @@ def measure_latency(
     import statistics
     import time
 
-    was_training = model.training
-    model.eval()
     x = torch.zeros(tuple(input_shape))
-    try:
+    with eval_mode(model):
         for _ in range(warmup):
             model(x)
         times = []
@@ -127,6 +123,4 @@ def measure_latency(
             start = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - start)
-    finally:
-        model.train(was_training)
     return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}

@@ -18,7 +18,6 @@ smaller effective one.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -26,11 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnbook.analysis.hooks import StopForward, forward_until
 from cnnbook.analysis.receptive_field import spatial_layers
-
-
-class _Stop(Exception):
-    """Ends the forward pass once the chosen layer has produced its output."""
+from cnnbook.modes import eval_mode
 
 
 def effective_receptive_field(
@@ -69,17 +66,14 @@ def effective_receptive_field(
 
     def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
         captured.append(output)
-        raise _Stop
+        raise StopForward
 
     param = next(model.parameters(), None)
     x = inputs.detach().to(param.dtype if param is not None else torch.float32).requires_grad_(True)
-    was_training = model.training
     handle = target.register_forward_hook(hook)
     try:
-        model.eval()
-        with torch.enable_grad():
-            with contextlib.suppress(_Stop):
-                model(x)
+        with eval_mode(model), torch.enable_grad():
+            forward_until(model, x)
             if not captured:
                 raise ValueError(f"layer {name!r} did not run in the forward pass")
             out = captured[0]
@@ -89,7 +83,6 @@ def effective_receptive_field(
             (grad,) = torch.autograd.grad(out[:, :, cy, cx].sum(), x)
     finally:
         handle.remove()
-        model.train(was_training)
     erf = grad.abs().sum(dim=1).mean(dim=0).double()
     total = erf.sum()
     if total == 0:

@@ -42,7 +42,6 @@ the whole input (or the geometry depends on the input size).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -50,6 +49,9 @@ from typing import Any, cast
 import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
+
+from cnnbook.analysis.hooks import StopForward, forward_until
+from cnnbook.modes import eval_mode
 
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d)
 _GEOMETRIC = (nn.Conv2d, *_POOLS)
@@ -202,10 +204,6 @@ def stack_receptive_field(kernels: Iterable[int], strides: Iterable[int] | None 
 # --- measurement -------------------------------------------------------------
 
 
-class _Stop(Exception):
-    """Raised by a hook to end the forward pass after the last layer of interest."""
-
-
 def _probe_module(module: nn.Module) -> nn.Module:
     """A one-channel, positive-weight stand-in with the same geometry (see module doc)."""
     if isinstance(module, nn.Conv2d):
@@ -273,23 +271,19 @@ def measure_receptive_fields(
     }
     originals: dict[str, nn.Module] = {}
     handles: list[RemovableHandle] = []
-    was_training = model.training
     try:
         for name, new in swaps.items():
             originals[name] = _swap(model, name, new)
         handles = [swaps[name].register_forward_hook(hook) for name, hook in hooks.items()]
-        model.eval()
         x = torch.ones(1, 1, height, width, dtype=torch.float64, requires_grad=True)
-        with torch.enable_grad():
-            with contextlib.suppress(_Stop):
-                model(x)
+        with eval_mode(model), torch.enable_grad():
+            forward_until(model, x)
             return [_centre_unit_field(name, outputs.get(name), x) for name in hooks]
     finally:
         for handle in handles:
             handle.remove()
         for name, old in originals.items():
             _swap(model, name, old)
-        model.train(was_training)
 
 
 _Hook = Callable[[nn.Module, tuple[Any, ...], torch.Tensor], None]
@@ -310,7 +304,7 @@ def _recorder(outputs: dict[str, torch.Tensor], layer_name: str, stop: bool) -> 
     def hook(_module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
         outputs[layer_name] = output
         if stop:
-            raise _Stop
+            raise StopForward
 
     return hook
 

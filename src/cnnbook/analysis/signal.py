@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnbook.modes import train_mode
+
 
 def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, float]]:
     """L2 norm of the loss gradient for every conv/linear weight, in forward order.
@@ -21,8 +23,6 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[t
     norm using the batch's statistics); its gradients are cleared afterwards
     and its mode is restored.
     """
-    was_training = model.training
-    model.train()
     layers = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     order: list[str] = []
     hooks = [
@@ -30,14 +30,14 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[t
     ]
     try:
         model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        with train_mode(model):
+            F.cross_entropy(model(x), y).backward()
     finally:
         for h in hooks:
             h.remove()
     by_name = dict(layers)
     norms = [(n, float(by_name[n].weight.grad.norm())) for n in order]
     model.zero_grad(set_to_none=True)
-    model.train(was_training)
     return norms
 
 

@@ -9,7 +9,7 @@ The modules, in the order a reader meets them: :mod:`~cnnbook.engine.config`
 (``TrainConfig``, every setting), :mod:`~cnnbook.engine.loop` (``fit``),
 :mod:`~cnnbook.engine.optim` (optimisers and learning-rate schedules),
 :mod:`~cnnbook.engine.evaluate` (``evaluate``, ``predictions``, ``predict``),
-:mod:`~cnnbook.engine.modes` (``eval_mode``), :mod:`~cnnbook.engine.checkpoint`,
+:mod:`~cnnbook.modes` (``eval_mode``), :mod:`~cnnbook.engine.checkpoint`,
 :mod:`~cnnbook.engine.history`, :mod:`~cnnbook.engine.device`.
 """
 
@@ -26,9 +26,9 @@ from cnnbook.engine.evaluate import evaluate, predict, predictions
 from cnnbook.engine.history import History
 from cnnbook.engine.loaders import seed_everything
 from cnnbook.engine.loop import fit
-from cnnbook.engine.modes import eval_mode
 from cnnbook.engine.optim import lr_factor, make_optimizer, paper_lr_factor
 from cnnbook.errors import CheckpointError, ConfigError, DeviceError, TrainingDiverged
+from cnnbook.modes import eval_mode
 
 __all__ = [
     "CheckpointError",

@@ -18,7 +18,7 @@ from torch.utils.data import BatchSampler, Dataset
 from cnnbook.data import DataError
 from cnnbook.engine.device import autocast_dtype, resolve_device
 from cnnbook.engine.loaders import autocast, make_loader
-from cnnbook.engine.modes import eval_mode
+from cnnbook.modes import eval_mode
 
 
 @torch.no_grad()

@@ -31,9 +31,9 @@ from cnnbook.engine.device import autocast_dtype, resolve_device
 from cnnbook.engine.evaluate import evaluate_loader
 from cnnbook.engine.history import History
 from cnnbook.engine.loaders import ShardSampler, autocast, epoch_seed, make_loader
-from cnnbook.engine.modes import eval_mode
 from cnnbook.engine.optim import make_optimizer, make_scheduler
 from cnnbook.errors import ConfigError, TrainingDiverged
+from cnnbook.modes import eval_mode
 
 
 def fit(
