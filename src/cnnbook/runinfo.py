@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import torch
 import torchvision
@@ -55,7 +55,7 @@ def info(seed: int | None = None) -> dict[str, str]:
         "cpu": f"{cpu_name()} ({_plural(os.cpu_count() or 1, 'logical core')}, "
         f"torch uses {_plural(torch.get_num_threads(), 'thread')})",
         "gpu": accelerator(),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if seed is not None:
         out["seed"] = str(seed)
