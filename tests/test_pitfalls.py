@@ -9,11 +9,23 @@ import torch.nn.functional as F
 from cnnbook import pitfalls
 
 
-def test_cross_entropy_floor_is_the_loss_of_a_perfect_probability_vector():
-    perfect = torch.eye(10)[[3]]  # already a probability vector, fed to CrossEntropyLoss
-    loss = F.cross_entropy(perfect, torch.tensor([3]))
-    assert loss.item() == pytest.approx(pitfalls.cross_entropy_floor(10), rel=1e-6)
+@pytest.mark.parametrize("k", [2, 3, 10, 1000])
+def test_cross_entropy_floor_is_the_loss_of_a_perfect_probability_vector(k):
+    perfect = torch.eye(k, dtype=torch.float64)[[1]]  # a probability vector fed to the loss
+    loss = F.cross_entropy(perfect, torch.tensor([1]))
+    assert pitfalls.cross_entropy_floor(k) == pytest.approx(loss.item(), rel=1e-12)
+    assert pitfalls.softmax_confidence_cap(k) == pytest.approx(
+        perfect.softmax(1).max().item(), rel=1e-12
+    )
+    # Any other probability vector scores worse, so the floor is the minimum.
+    blurred = torch.full((1, k), 0.1 / (k - 1), dtype=torch.float64)
+    blurred[0, 1] = 0.9
+    assert F.cross_entropy(blurred, torch.tensor([1])).item() > pitfalls.cross_entropy_floor(k)
+
+
+def test_cross_entropy_floor_known_value():
     assert pitfalls.cross_entropy_floor(10) == pytest.approx(math.log(1 + 9 / math.e))
+    assert pitfalls.cross_entropy_floor(2) == pytest.approx(math.log(1 + 1 / math.e))
 
 
 @pytest.mark.slow
@@ -22,6 +34,7 @@ def test_softmax_before_cross_entropy():
     buggy, fixed = r["buggy"], r["fixed"]
     assert min(buggy["train_loss"]) > r["loss_floor"]  # cannot go below log(1 + 9/e)
     assert fixed["train_loss"][-1] < r["loss_floor"]
+    assert r["confidence_cap"] == pitfalls.softmax_confidence_cap(10)
     assert buggy["max_confidence"] <= r["confidence_cap"] + 1e-6 < fixed["max_confidence"]
     assert r["grad_norm"]["buggy"] < 0.5 * r["grad_norm"]["fixed"]
     assert buggy["val_acc"][0] < fixed["val_acc"][0]
@@ -62,12 +75,27 @@ def test_augmentation_in_test_transform_makes_scores_random_and_lower():
     assert max(r["buggy"]) < r["fixed"][0]
 
 
+def test_keep_best_saves_the_best_epoch_not_the_last(tmp_path):
+    model = torch.nn.Linear(1, 1)
+    keep_best = pitfalls.KeepBest(model, tmp_path / "best.pt")
+    for epoch, acc in enumerate([0.5, 0.9, 0.7, 0.9, 0.6], start=1):
+        torch.nn.init.constant_(model.weight, epoch)  # the weights say which epoch made them
+        keep_best({"epoch": epoch, "val_acc": acc, "train_loss": 1.0})
+    saved = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert saved["weight"].item() == 2  # the first epoch to reach 0.9; not the tie, not the last
+    assert (keep_best.epoch, keep_best.acc) == (2, 0.9)
+
+
 @pytest.mark.slow
 def test_saving_last_as_best_keeps_the_last_epoch():
-    r = pitfalls.saving_last_as_best(epochs=4)
+    # A learning rate too high for this network: accuracy falls after the
+    # first epoch, so the best epoch is not the last and the two files differ.
+    r = pitfalls.saving_last_as_best(epochs=3, lr=1.0)
+    assert r["best_epoch"] < len(r["val_acc"])
     assert r["wrong_file"] == pytest.approx(r["last_acc"])
     assert r["right_file"] == pytest.approx(r["best_acc"]) == pytest.approx(max(r["val_acc"]))
     assert r["val_acc"][r["best_epoch"] - 1] == r["best_acc"]
+    assert r["right_file"] > r["wrong_file"]
 
 
 @pytest.mark.slow

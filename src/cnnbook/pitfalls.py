@@ -78,6 +78,11 @@ def cross_entropy_floor(num_classes: int) -> float:
     return math.log(1 + (num_classes - 1) / math.e)
 
 
+def softmax_confidence_cap(num_classes: int) -> float:
+    """Highest "probability" a model with a final softmax can report: softmax of a one-hot."""
+    return math.e / (math.e + num_classes - 1)
+
+
 def softmax_before_cross_entropy(epochs: int = 2, seed: int = 0) -> dict:
     """Train the same network (same initial weights, same batches) with and without a final softmax.
 
@@ -116,7 +121,7 @@ def softmax_before_cross_entropy(epochs: int = 2, seed: int = 0) -> dict:
             "median_confidence": float(top.median()),
             "max_confidence": float(top.max()),
         }
-    out["confidence_cap"] = math.e / (math.e + k - 1)
+    out["confidence_cap"] = softmax_confidence_cap(k)
     return out
 
 
@@ -246,6 +251,23 @@ def augmentation_in_test_transform(repeats: int = 5, seed: int = 0) -> dict:
 # --------------------------------------------------------------------------- 5. last saved as best
 
 
+class KeepBest:
+    """The fix, as an ``on_epoch_end`` callback: save whenever validation accuracy improves.
+
+    A tie does not overwrite: the file keeps the first epoch that reached
+    the best score.
+    """
+
+    def __init__(self, model: nn.Module, path: Path) -> None:
+        self.model, self.path = model, Path(path)
+        self.acc, self.epoch = -1.0, 0
+
+    def __call__(self, row: dict) -> None:
+        if row["val_acc"] > self.acc:
+            self.acc, self.epoch = row["val_acc"], row["epoch"]
+            atomic_save(self.model.state_dict(), self.path)
+
+
 def saving_last_as_best(epochs: int = 8, seed: int = 0, lr: float = 0.05) -> dict:
     """Train once; save "best" the faulty way (the final weights) and the right way (on improvement).
 
@@ -256,15 +278,9 @@ def saving_last_as_best(epochs: int = 8, seed: int = 0, lr: float = 0.05) -> dic
     engine.seed_everything(seed)
     model = digit_mlp()
     fresh = copy.deepcopy(model)
-    best = {"acc": -1.0, "epoch": 0}
     with tempfile.TemporaryDirectory() as tmp:
         right, wrong = Path(tmp, "best_right.pt"), Path(tmp, "best_wrong.pt")
-
-        def keep_best(row: dict) -> None:  # the fix: save whenever validation improves
-            if row["val_acc"] > best["acc"]:
-                best.update(acc=row["val_acc"], epoch=row["epoch"])
-                atomic_save(model.state_dict(), right)
-
+        keep_best = KeepBest(model, right)
         history = engine.fit(
             model, bundle.train, bundle.val, epochs=epochs, lr=lr, seed=seed,
             log=False, progress=False, on_epoch_end=keep_best,
@@ -277,8 +293,8 @@ def saving_last_as_best(epochs: int = 8, seed: int = 0, lr: float = 0.05) -> dic
     val_acc = [r["val_acc"] for r in history.epochs]
     return {
         "val_acc": val_acc,
-        "best_epoch": best["epoch"],
-        "best_acc": best["acc"],
+        "best_epoch": keep_best.epoch,
+        "best_acc": keep_best.acc,
         "last_acc": val_acc[-1],
         **scores,
     }
@@ -340,7 +356,7 @@ class BottleneckForwardInInit(nn.Module):
             return self.relu(self.stage(x) + x)
 
 
-class Bottleneck(BottleneckForwardInInit):
+class BottleneckForwardFixed(BottleneckForwardInInit):
     """The same block with ``forward`` where it belongs."""
 
     def forward(self, x):
@@ -355,12 +371,12 @@ def defines_forward(cls: type[nn.Module]) -> bool:
 def forward_inside_init() -> dict:
     """Call both blocks; the faulty one builds fine and fails only when called."""
     x = torch.randn(2, 16, 8, 8)
-    buggy, fixed = BottleneckForwardInInit(), Bottleneck()
+    buggy, fixed = BottleneckForwardInInit(), BottleneckForwardFixed()
     out = {
         "buggy_params": sum(p.numel() for p in buggy.parameters()),
         "fixed_params": sum(p.numel() for p in fixed.parameters()),
         "buggy_defines_forward": defines_forward(BottleneckForwardInInit),
-        "fixed_defines_forward": defines_forward(Bottleneck),
+        "fixed_defines_forward": defines_forward(BottleneckForwardFixed),
     }
     try:
         buggy(x)
