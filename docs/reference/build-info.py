@@ -9,10 +9,10 @@ from importlib import metadata
 
 from IPython.display import display
 
-from cnnbook import book, runinfo
+from cnnbook import runinfo, show
 
 details = runinfo.info()
-display(book.table(sorted(details.items()), ["what", "value"], caption="This build"))
+display(show.table(sorted(details.items()), ["what", "value"], caption="This build"))
 
 # %% [markdown]
 # The site itself was rendered with these packages:
@@ -27,4 +27,4 @@ packages = [
     "numpy",
     "matplotlib",
 ]
-display(book.table([(name, metadata.version(name)) for name in packages], ["package", "version"]))
+display(show.table([(name, metadata.version(name)) for name in packages], ["package", "version"]))

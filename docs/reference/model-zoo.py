@@ -13,7 +13,7 @@
 import torch
 from IPython.display import display
 
-from cnnbook import book, models, runinfo
+from cnnbook import models, runinfo, show
 from cnnbook.analysis import complexity
 
 torch.manual_seed(0)
@@ -37,7 +37,7 @@ for name in models.available():
     del net
 
 display(
-    book.table(
+    show.table(
         rows,
         ["name", "class", "input", "parameters", "GMACs", "CPU ms / image"],
         caption="All registered models",

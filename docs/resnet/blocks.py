@@ -22,7 +22,7 @@ import torch
 import torchvision
 from IPython.display import display
 
-from cnnbook import book, compat, runinfo
+from cnnbook import compat, runinfo, show
 from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.models import resnet, resnet_keras
 
@@ -81,7 +81,7 @@ def trace_block(block, x):
 with torch.no_grad():
     basic = resnet.BasicBlock(64, 64)
     rows = trace_block(basic, torch.randn(1, 64, 56, 56))
-display(book.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 64), stride 1"))
+display(show.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 64), stride 1"))
 
 # %% [markdown]
 # The shapes never change, so the shortcut is the input itself. The first block
@@ -95,7 +95,7 @@ with torch.no_grad():
     down = resnet.make_shortcut("B", 64, 128, stride=2)
     basic2 = resnet.BasicBlock(64, 128, stride=2, downsample=down)
     rows = trace_block(basic2, torch.randn(1, 64, 56, 56))
-display(book.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 128, stride=2)"))
+display(show.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 128, stride=2)"))
 
 # %% [markdown]
 # ## Bottleneck: 1x1 down, 3x3, 1x1 up
@@ -112,7 +112,7 @@ print(inspect.getsource(resnet.Bottleneck.forward))
 with torch.no_grad():
     bottleneck = resnet.Bottleneck(256, 64)
     rows = trace_block(bottleneck, torch.randn(1, 256, 56, 56))
-display(book.table(rows, ["step", "shape", "cost"], "Bottleneck(256, 64): 256 -> 64 -> 64 -> 256"))
+display(show.table(rows, ["step", "shape", "cost"], "Bottleneck(256, 64): 256 -> 64 -> 64 -> 256"))
 
 candidates = [
     ("BasicBlock, 64 channels", resnet.BasicBlock(64, 64), 64),
@@ -124,7 +124,7 @@ rows = [
     for name, block, channels in candidates
 ]
 display(
-    book.table(
+    show.table(
         rows,
         ["block", "channels in and out", "parameters", "MACs at 56x56"],
         "Why the bottleneck",
@@ -163,7 +163,7 @@ for name, model in (("V1 (paper, Keras)", v1), ("V1.5 (torchvision)", v15)):
             count_macs(model, (1, 3, 224, 224)),
         )
     )
-display(book.table(rows, ["ResNet-50", "1x1 stride", "3x3 stride", "parameters", "MACs at 224"]))
+display(show.table(rows, ["ResNet-50", "1x1 stride", "3x3 stride", "parameters", "MACs at 224"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -204,7 +204,7 @@ for depth in (18, 34, 50):
         )
     )
 display(
-    book.table(
+    show.table(
         rows,
         ["model", "option A", "option B", "option C", "C over A"],
         "Parameters by shortcut option (1000 classes)",
@@ -237,7 +237,7 @@ for i in range(2, 6):
     stage = getattr(keras50, f"stage{i}")
     kinds = [type(b).__name__ for b in stage]
     rows.append((f"stage{i}", f"{kinds[0]} + {len(kinds) - 1} x {kinds[1]}", count_params(stage)))
-display(book.table(rows, ["stage", "blocks", "parameters"]))
+display(show.table(rows, ["stage", "blocks", "parameters"]))
 print(f"total with 4 classes: {count_params(keras50):,} parameters")
 assert count_params(keras50) == 23_516_228
 print(runinfo.describe(seed=SEED))
@@ -264,7 +264,7 @@ sample = [
     "stage3.2.residual.4.weight",
     "fc.weight",
 ]
-display(book.table([(k, mapping[k]) for k in sample], ["resnet50_keras", "torchvision resnet50"]))
+display(show.table([(k, mapping[k]) for k in sample], ["resnet50_keras", "torchvision resnet50"]))
 
 # %% [markdown]
 # ### The weight-swap proof, live
@@ -294,7 +294,7 @@ rows = [
     ("round trip bit-exact", exact),
 ]
 display(
-    book.table(
+    show.table(
         rows, ["check", "result"], "resnet50_keras vs torchvision resnet50, one image at 224x224"
     )
 )

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import book, runinfo
+from cnnbook import runinfo, show
 from cnnbook.experiments import c3_compare
 from cnnbook.models import c3
 
@@ -68,7 +68,7 @@ with torch.no_grad():
     y = block.cv3(cat)
     rows.append(("cv3 (1x1)", tuple(y.shape)))
     assert torch.equal(y, block(x))
-display(book.table(rows, ["step", "shape"]))
+display(show.table(rows, ["step", "shape"]))
 
 # %% [markdown]
 # ## What the shortcut costs
@@ -82,7 +82,7 @@ display(book.table(rows, ["step", "shape"]))
 # %%
 cost_rows = c3_compare.costs()
 display(
-    book.table(
+    show.table(
         [(r["variant"], r["params"], r["macs"]) for r in cost_rows],
         ["variant", "parameters", "MACs"],
         "c3_net, 3 classes, one 1x32x32 image",
@@ -101,7 +101,7 @@ print(runinfo.describe(seed=0))
 
 # %%
 setup = c3_compare.Setup()
-display(book.table(list(vars(setup).items()), ["setting", "value"]))
+display(show.table(list(vars(setup).items()), ["setting", "value"]))
 result = c3_compare.run(seeds=SEEDS, setup=setup)
 
 fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -126,7 +126,7 @@ plt.show()
 
 summary = c3_compare.aggregate(result)
 display(
-    book.table(
+    show.table(
         [
             (
                 r["variant"],
@@ -178,7 +178,7 @@ gap_x4 = by["C3 x4, no shortcut"]["final_train_loss"] - by["C3 x4, shortcut"]["f
 lines.append(
     f"The training-loss advantage of the shortcut is {gap_x1:+.3f} with a one-bottleneck chain and {gap_x4:+.3f} with a four-bottleneck chain (positive means the shortcut helped)."
 )
-display(book.note(" ".join(lines), "info", "Reading of this build's run"))
+display(show.note(" ".join(lines), "info", "Reading of this build's run"))
 print(runinfo.describe(seed=SEEDS[0]))
 
 # %% [markdown]
@@ -207,5 +207,5 @@ rows = [
     (name, sum(p.numel() for p in m.parameters()), type(m.m[0]).__name__)
     for name, m in (("YOLOv5 bottleneck", yolo_chain), ("ResNet BasicBlock", resnet_chain))
 ]
-display(book.table(rows, ["chain of C3(64, 64, n=1)", "parameters", "block"]))
+display(show.table(rows, ["chain of C3(64, 64, n=1)", "parameters", "block"]))
 print(runinfo.describe(seed=0))

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import book, data, runinfo
+from cnnbook import data, runinfo, show
 from cnnbook.analysis import signal
 from cnnbook.analysis.complexity import count_params
 from cnnbook.experiments import degradation
@@ -55,7 +55,7 @@ for depth in (20, 56):
     same = list(plain.state_dict()) == list(res.state_dict())
     rows.append((depth, count_params(plain), count_params(res), same))
 display(
-    book.table(
+    show.table(
         rows,
         ["depth", "plain parameters", "residual parameters", "same tensors"],
         "10 classes, width 16 (the paper's networks)",
@@ -77,7 +77,7 @@ display(
 # %%
 setup = degradation.Setup()
 display(
-    book.table(
+    show.table(
         [(k, v) for k, v in vars(setup).items()] + [("steps per epoch", setup.steps_per_epoch)],
         ["setting", "value"],
     )
@@ -123,7 +123,7 @@ rows = [
     for r in summary
 ]
 display(
-    book.table(
+    show.table(
         rows,
         [
             "model",
@@ -180,7 +180,7 @@ gap = pd - rd
 lines.append(
     f"At depth 56, the shortcuts changed the final training loss from {pd:.3f} (plain) to {rd:.3f} (residual), a difference of {gap:+.3f} with identical weights, data and seeds."
 )
-display(book.note(" ".join(lines), "info", "Reading of this build's run"))
+display(show.note(" ".join(lines), "info", "Reading of this build's run"))
 print(runinfo.describe(seed=SEEDS[0]))
 
 # %% [markdown]
@@ -222,7 +222,7 @@ for kind in ("plain", "resnet"):
     v = [n for _, n in norms[kind]]
     rows.append((f"{kind}-56", v[0], v[27], v[54], v[0] / v[54]))
 display(
-    book.table(
+    show.table(
         rows,
         ["network", "layer 1", "layer 28", "layer 55", "layer 1 / layer 55"],
         "Gradient norms at initialisation (64 digits)",
@@ -249,7 +249,7 @@ def spread(r):
 
 
 display(
-    book.note(
+    show.note(
         f"In plain-56 the gradient norm is {spread(ratio['plain'])}; in ResNet-56 it is "
         f"{spread(ratio['resnet'])}. The shortcuts make the spread "
         f"{'smaller' if abs(math.log(ratio['resnet'])) < abs(math.log(ratio['plain'])) else 'larger'}. "
@@ -284,7 +284,7 @@ for zero in (False, True):
         out = block(xb)
     rows.append((zero, float((out - xb).norm() / xb.norm()), bool(torch.equal(out, xb))))
 display(
-    book.table(
+    show.table(
         rows,
         ["zero_init_residual", "|block(x) - x| / |x|", "block(x) == x exactly"],
         "One BasicBlock(16, 16), training mode",
@@ -340,7 +340,7 @@ print(runinfo.describe(seed=0))
 
 # %%
 display(
-    book.tabs(
+    show.tabs(
         {
             "CPU (shipped digits, seconds)": "python examples/cifar_resnet.py\npython examples/cifar_resnet.py --plain --depth 56",
             "GPU (CIFAR-10, the paper's recipe)": "python examples/cifar_resnet.py --data cifar10 --device cuda --depth 20\npython examples/cifar_resnet.py --data cifar10 --device cuda --depth 56\npython examples/cifar_resnet.py --data cifar10 --device cuda --depth 56 --plain",
@@ -372,11 +372,11 @@ for path in stored:
     )
 if rows:
     display(
-        book.table(rows, ["model", "steps", "test error", "command", "hardware, versions, date"])
+        show.table(rows, ["model", "steps", "test error", "command", "hardware, versions, date"])
     )
 else:
     display(
-        book.note(
+        show.note(
             "No full-scale CIFAR-10 run is stored with this build yet; the table above quotes the paper, and the commands above reproduce it.",
             "note",
             "Stored results",

@@ -25,14 +25,14 @@ from torch import nn
 from torchvision.models import resnet as tv_resnet
 from torchvision.models.feature_extraction import create_feature_extractor
 
-from cnnbook import book, runinfo, tvsource
+from cnnbook import runinfo, show, tvsource
 from cnnbook.analysis import complexity
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
 print(runinfo.describe(seed=0))
 drifts = tvsource.check_drift(tvsource.page_entries("resnet"))
 if drifts:
-    display(book.note("\n".join(d.message for d in drifts), "warning", "Source has changed"))
+    display(show.note("\n".join(d.message for d in drifts), "warning", "Source has changed"))
 else:
     print(tvsource.summary("resnet"))
 
@@ -75,7 +75,7 @@ for call, conv in cases:
             " x ".join(map(str, out.shape[1:])),
         )
     )
-display(book.table(rows, ["call", "padding", "bias", "parameters", "output (56x56 input)"]))
+display(show.table(rows, ["call", "padding", "bias", "parameters", "output (56x56 input)"]))
 
 # %% [markdown]
 # ## `BasicBlock` and `Bottleneck`
@@ -106,7 +106,7 @@ for block, inplanes in ((tv_resnet.BasicBlock, 64), (tv_resnet.Bottleneck, 256))
         (block.__name__, block.expansion, inplanes, 64, out.shape[1], complexity.count_params(b))
     )
 display(
-    book.table(rows, ["block", "expansion", "inplanes", "planes", "output channels", "parameters"])
+    show.table(rows, ["block", "expansion", "inplanes", "planes", "output channels", "parameters"])
 )
 
 # %% [markdown]
@@ -138,7 +138,7 @@ for node in block_nodes:
     conv = r50.get_submodule(node)
     rows.append((node, f"{conv.kernel_size[0]}x{conv.kernel_size[1]}", conv.stride[0]))
     rows[-1] += (" x ".join(map(str, feats[node].shape[1:])),)
-display(book.table(rows, ["layer", "kernel", "stride", "output"], "ResNet-50, layer2.0"))
+display(show.table(rows, ["layer", "kernel", "stride", "output"], "ResNet-50, layer2.0"))
 print(runinfo.describe(seed=0))
 
 # %% [markdown]
@@ -167,7 +167,7 @@ for label, block in (("V1.5 (torchvision)", v15_block), ("V1 (paper)", v1(v15_bl
     block(x).sum().backward()
     seen = (x.grad.abs().sum(1) > 0).float().mean().item()
     rows.append((label, f"{seen:.0%}"))
-display(book.table(rows, ["block", "input positions that reach the output"]))
+display(show.table(rows, ["block", "input positions that reach the output"]))
 
 # %% [markdown]
 # The price is arithmetic: the $3 \times 3$ now runs at the higher resolution.
@@ -188,12 +188,12 @@ for previous, name in (("layer1", "layer2"), ("layer2", "layer3"), ("layer3", "l
     m1 = complexity.count_macs(v1(block), size)
     saved += m15 - m1
     rows.append((f"{name}.0", " x ".join(map(str, size[1:])), m15, m1, f"{m15 / m1 - 1:+.1%}"))
-display(book.table(rows, ["block", "input", "MACs V1.5", "MACs V1", "V1.5 vs V1"]))
+display(show.table(rows, ["block", "input", "MACs V1.5", "MACs V1", "V1.5 vs V1"]))
 
 macs_v15 = tv_resnet.ResNet50_Weights.IMAGENET1K_V2.meta["_ops"] * 1e9
 macs_v1 = macs_v15 - saved
 display(
-    book.table(
+    show.table(
         [
             ("V1.5, stride on the 3x3 (torchvision's _ops)", f"{macs_v15 / 1e9:.3f}"),
             ("V1, stride on the 1x1 (paper): _ops minus the savings", f"{macs_v1 / 1e9:.3f}"),
@@ -255,7 +255,7 @@ torch.manual_seed(0)
 r18 = torchvision.models.resnet18().eval()
 for label, model in (("ResNet-18", r18), ("ResNet-50", r50)):
     display(
-        book.table(
+        show.table(
             stages(model),
             [
                 "stage",
@@ -282,7 +282,7 @@ for name in ("conv1", "layer1.0.conv1", "layer3.0.conv2", "layer4.2.conv3"):
     conv = r50.get_submodule(name)
     fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
     rows.append((name, f"{math.sqrt(2 / fan_out):.5f}", f"{conv.weight.std().item():.5f}"))
-display(book.table(rows, ["conv", "sqrt(2 / fan_out)", "measured std"]))
+display(show.table(rows, ["conv", "sqrt(2 / fan_out)", "measured std"]))
 bns = [m for m in r50.modules() if isinstance(m, nn.BatchNorm2d)]
 print(
     f"{len(bns)} BatchNorm2d layers; all weights 1: {all(bool((m.weight == 1).all()) for m in bns)}; "
@@ -347,7 +347,7 @@ rows = [
     for name in default_stats
 ]
 display(
-    book.table(
+    show.table(
         rows,
         [
             "block",
@@ -426,7 +426,7 @@ for builder_name in [n for n in tv_resnet.__all__ if n[0].islower()]:
         )
     )
 display(
-    book.table(
+    show.table(
         rows,
         [
             "builder",
@@ -469,7 +469,7 @@ for flags in settings:
     params.append(complexity.count_params(net))
     areas.append(out["layer4"].shape[2] * out["layer4"].shape[3])
 display(
-    book.table(rows, ["flags", "layer1", "layer2", "layer3", "layer4", "layer4 conv2 dilations"])
+    show.table(rows, ["flags", "layer1", "layer2", "layer3", "layer4", "layer4 conv2 dilations"])
 )
 print("parameters in the three settings:", params)
 print("layer4 computes on", [a // areas[0] for a in areas], "times the area of the plain network")
@@ -518,7 +518,7 @@ for enum_name in [n for n in tv_resnet.__all__ if n.endswith("_Weights")]:
         )
     )
 display(
-    book.table(
+    show.table(
         rows,
         [
             "weights",
@@ -644,7 +644,7 @@ print("weights_only defaults:", defaults)
 
 # %%
 rows = [(node, " x ".join(map(str, feats[node].shape[1:]))) for node in stage_nodes]
-display(book.table(rows, ["node", "output"], "ResNet-50, 224x224 input"))
+display(show.table(rows, ["node", "output"], "ResNet-50, 224x224 input"))
 print(runinfo.describe(seed=0))
 
 # %% [markdown]

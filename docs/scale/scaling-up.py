@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import book, engine, runinfo
+from cnnbook import engine, runinfo, show
 
 SEED = 0
 print(runinfo.describe(seed=SEED))
@@ -33,7 +33,7 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 display(
-    book.tabs(
+    show.tabs(
         {
             "One CPU": "cnnbook train --model vgg_mini --data textures --device cpu",
             "One GPU": "cnnbook train --model vgg16_cifar --data cifar10 --download --device cuda \\\n"
@@ -135,7 +135,7 @@ rows = [
     (k, tuple(one[k].shape), f"{(one[k].float() - two[k].float()).abs().max().item():.1e}")
     for k in one
 ]
-display(book.table(rows, ["tensor", "shape", "largest difference, 1 vs 2 processes"]))
+display(show.table(rows, ["tensor", "shape", "largest difference, 1 vs 2 processes"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -212,7 +212,7 @@ results = sorted(Path("../results").glob("scaling*.json"))
 for path in results:
     r = json.loads(path.read_text())
     display(
-        book.table(
+        show.table(
             [
                 (
                     row["launch"],

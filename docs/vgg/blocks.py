@@ -18,7 +18,7 @@ import inspect
 import torch
 from IPython.display import display
 
-from cnnbook import book, runinfo
+from cnnbook import runinfo, show
 from cnnbook.analysis import complexity
 from cnnbook.models import vgg
 
@@ -49,7 +49,7 @@ rows = [("input", "", tuple(x.shape))]
 for name, layer in block.named_children():
     x = layer(x)
     rows.append((name, type(layer).__name__, tuple(x.shape)))
-display(book.table(rows, ["layer", "type", "output shape"]))
+display(show.table(rows, ["layer", "type", "output shape"]))
 assert x.shape == (1, 64, 112, 112)
 
 # %% [markdown]
@@ -76,7 +76,7 @@ rows = [("input", tuple(x.shape), "")]
 for i, blk in enumerate(net.features, start=1):
     x = blk(x)
     rows.append((f"block {i}", tuple(x.shape), f"{x[0].numel():,}"))
-display(book.table(rows, ["stage", "output shape", "values per image"]))
+display(show.table(rows, ["stage", "output shape", "values per image"]))
 flat = x.flatten(1)
 print("after flatten:", tuple(flat.shape))
 assert x.shape == (1, 512, 7, 7) and flat.shape[1] == 25088
@@ -98,7 +98,7 @@ conv_params = sum(p.numel() for p in net.features.parameters())
 head_params = sum(p.numel() for p in net.classifier.parameters())
 total = complexity.count_params(net)
 display(
-    book.table(
+    show.table(
         [
             ("convolutional blocks", conv_params, f"{conv_params / total:.1%}"),
             ("fully connected head", head_params, f"{head_params / total:.1%}"),
@@ -123,7 +123,7 @@ small = vgg.VGGBlocks(quarter, in_channels=1, num_classes=10, image_size=224)
 full_macs = complexity.count_macs(net, (1, 1, 224, 224))
 small_macs = complexity.count_macs(small, (1, 1, 224, 224))
 display(
-    book.table(
+    show.table(
         [
             ("VGG-11", str(conv_arch), complexity.count_params(net), full_macs),
             ("VGG-11, 1/4 width", str(quarter), complexity.count_params(small), small_macs),
@@ -186,7 +186,7 @@ plt_rows = [
     )
     for r in history.epochs
 ]
-display(book.table(plt_rows, ["epoch", "train loss", "train acc", "val acc", "images/s"]))
+display(show.table(plt_rows, ["epoch", "train loss", "train acc", "val acc", "images/s"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]

@@ -23,7 +23,7 @@ import torch
 from IPython.display import display
 from torchvision import models as tvm
 
-from cnnbook import book, runinfo
+from cnnbook import runinfo, show
 from cnnbook.analysis import complexity
 from cnnbook.analysis.complexity import measure_latency
 from cnnbook.experiments.slimming import uninitialised
@@ -66,7 +66,7 @@ for i in range(5):
     rows.append([f"block {i + 1}"] + [per_cfg[cfg][i] for cfg in COLUMNS])
 rows.append(["then"] + ["FC-4096, FC-4096, FC-1000"] * len(COLUMNS))
 display(
-    book.table(rows, ["", *COLUMNS], caption="VGG configurations (from cnnbook.models.vgg.CFGS)")
+    show.table(rows, ["", *COLUMNS], caption="VGG configurations (from cnnbook.models.vgg.CFGS)")
 )
 print(runinfo.describe(seed=SEED))
 
@@ -120,7 +120,7 @@ for cfg in COLUMNS:
     )  # fmt: skip
 headers = ["config", "name", "convs", "parameters", "(rounded)", "GMACs at 224", "CPU ms (batch 1)",
            "paper top-1 err %", "paper top-5 err %"]  # fmt: skip
-display(book.table(rows, headers))
+display(show.table(rows, headers))
 print(f"Latency: fastest of {REPEATS} timed forward passes, after one warm-up pass.")
 a, e = results["A"], results["E"]
 print(
@@ -193,7 +193,7 @@ with torch.device("meta"):
     c_bn = complexity.count_params(vgg.vgg("C", batch_norm=True, init_weights=False))
 rows.append(("vgg_c_bn", "C", True, f"{c_bn:,}", "(no weights)", "-", "-", "-"))
 display(
-    book.table(
+    show.table(
         rows,
         ["name", "config", "batch norm", "parameters", "= torchvision's num_params",
          "torchvision acc@1 %", "top-1 err %", "top-5 err %"],
@@ -244,7 +244,7 @@ rows = [
     for k, (p, m) in groups.items()
 ]
 rows.append(("total", f"{total_p:,}", "100%", f"{total_m:,}", "100%"))
-display(book.table(rows, ["stage", "parameters", "share", "MACs at 224", "share"]))
+display(show.table(rows, ["stage", "parameters", "share", "MACs at 224", "share"]))
 print(
     f"First fully connected layer: {fc1.in_features:,} x {fc1.out_features:,} weights "
     f"+ {fc1.out_features:,} biases = {complexity.count_params(fc1):,} parameters "

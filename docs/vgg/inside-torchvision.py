@@ -24,7 +24,7 @@ from torchvision.models import vgg as tv_vgg
 from torchvision.models._utils import _ovewrite_named_param
 from torchvision.models.feature_extraction import create_feature_extractor
 
-from cnnbook import book, runinfo, tvsource
+from cnnbook import runinfo, show, tvsource
 from cnnbook.analysis import complexity
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
@@ -32,7 +32,7 @@ print(runinfo.describe(seed=0))
 
 drifts = tvsource.check_drift(tvsource.page_entries("vgg"))
 if drifts:
-    display(book.note("\n".join(d.message for d in drifts), "warning", "Source has changed"))
+    display(show.note("\n".join(d.message for d in drifts), "warning", "Source has changed"))
 else:
     print(tvsource.summary("vgg"))
 
@@ -75,7 +75,7 @@ rows = [
     for name, part in model.named_children()
 ]
 rows.append(("total", "", total, "100%"))
-display(book.table(rows, ["attribute", "type", "parameters", "share"], "VGG-16 by part"))
+display(show.table(rows, ["attribute", "type", "parameters", "share"], "VGG-16 by part"))
 dropouts = [m.p for m in model.classifier if isinstance(m, nn.Dropout)]
 print("dropout probabilities in the classifier:", dropouts)
 print(runinfo.describe(seed=0))
@@ -132,7 +132,7 @@ for name, m in model.named_modules():
         )
     )
 display(
-    book.table(
+    show.table(
         rows,
         ["layer", "type", "mean", "expected std", "measured std", "deviation", "max abs bias"],
         "Weights of a fresh torchvision VGG-16",
@@ -178,7 +178,7 @@ for key, cfg in tv_vgg.cfgs.items():
     users = ", ".join(b for b, (k, _) in uses.items() if k == key)
     rows.append((key, users, convs, cfg.count("M"), convs + 3))
 display(
-    book.table(rows, ["cfg", "builders", "conv layers", "max-pools", "weight layers (conv + 3 FC)"])
+    show.table(rows, ["cfg", "builders", "conv layers", "max-pools", "weight layers (conv + 3 FC)"])
 )
 tokens = {type(v).__name__ if v != "M" else "'M'" for cfg in tv_vgg.cfgs.values() for v in cfg}
 print("configurations present:", sorted(tv_vgg.cfgs), "- token kinds:", sorted(tokens))
@@ -275,7 +275,7 @@ for cls_name in [n for n in tv_vgg.__all__ if n.endswith("_Weights")]:
             )
         )
 display(
-    book.table(
+    show.table(
         rows,
         [
             "weights",
@@ -318,7 +318,7 @@ print(
     f"parameters but does {classifier_macs / macs:.2%} of the multiply-adds"
 )
 display(
-    book.table(
+    show.table(
         [
             ("count_macs (torchinfo)", macs, f"{macs / 1e9:.3f}"),
             ("bias additions in it", bias_adds, f"{bias_adds / 1e9:.3f}"),
@@ -396,7 +396,7 @@ twin_extractor = create_feature_extractor(twin, return_nodes=nodes)
 sizes = [32, 64, 224, 320]
 shapes = {s: twin_extractor(torch.empty(1, 3, s, s, device="meta")) for s in sizes}
 rows = [(node, *(" x ".join(map(str, shapes[s][node].shape[1:])) for s in sizes)) for node in nodes]
-display(book.table(rows, ["node", *(f"input {s}x{s}" for s in sizes)]))
+display(show.table(rows, ["node", *(f"input {s}x{s}" for s in sizes)]))
 
 with torch.no_grad():
     real = create_feature_extractor(model, return_nodes=[pools[-1], "avgpool"])(
@@ -453,7 +453,7 @@ for arch, old_url in OLD_MODEL_URLS.items():
     new_url = getattr(tv_vgg, enum_name)[member].url
     old_file, new_file = old_url.rsplit("/", 1)[1], new_url.rsplit("/", 1)[1]
     rows.append((arch, f"pretrained=True -> {legacy}", old_file, new_file, old_file == new_file))
-display(book.table(rows, ["builder", "legacy mapping", "old file", "file today", "same file"]))
+display(show.table(rows, ["builder", "legacy mapping", "old file", "file today", "same file"]))
 
 # %% [markdown]
 # The "legacy mapping" column is read from each builder's decorator,

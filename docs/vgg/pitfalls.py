@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import book, pitfalls, runinfo
+from cnnbook import pitfalls, runinfo, show
 
 # The networks here are tiny: one CPU thread runs them as fast as two, and
 # cannot be slowed down by waiting for a second thread on a busy machine.
@@ -54,7 +54,7 @@ rows = [
     ("median confidence on validation", f"{b['median_confidence']:.3f}", f"{f['median_confidence']:.3f}"),
     ("highest confidence on validation", f"{b['max_confidence']:.3f}", f"{f['max_confidence']:.3f}"),
 ]  # fmt: skip
-display(book.table(rows, ["", "softmax + CrossEntropyLoss", "CrossEntropyLoss alone"]))
+display(show.table(rows, ["", "softmax + CrossEntropyLoss", "CrossEntropyLoss alone"]))
 print(
     f"Lowest possible loss with the extra softmax ({r['num_classes']} classes): "
     f"log(1 + {r['num_classes'] - 1}/e) = {r['loss_floor']:.4f}; "
@@ -86,7 +86,7 @@ for size, res in r.items():
         rows.append(
             (f"{size}x{size}", name, " -> ".join(str(s) for s in t["sizes"]), t["error"] or "-")
         )
-display(book.table(rows, ["input", "version", "map side after each block", "error"]))
+display(show.table(rows, ["input", "version", "map side after each block", "error"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -113,7 +113,7 @@ for n, row in r.items():
     )
     rows.append((n, str(row["trunk_output"]), outcome, str(row["fixed_flatten"])))
 display(
-    book.table(rows, ["batch", "trunk output", "with view(-1, 7*7*512)", "torch.flatten(x, 1)"])
+    show.table(rows, ["batch", "trunk output", "with view(-1, 7*7*512)", "torch.flatten(x, 1)"])
 )
 print(runinfo.describe(seed=SEED))
 
@@ -140,7 +140,7 @@ rows = [
     ("deterministic test transform", *[f"{a:.3f}" for a in r["fixed"]]),
 ]
 display(
-    book.table(rows, ["validation accuracy", *[f"run {i + 1}" for i in range(len(r["buggy"]))]])
+    show.table(rows, ["validation accuracy", *[f"run {i + 1}" for i in range(len(r["buggy"]))]])
 )
 print(runinfo.describe(seed=SEED))
 
@@ -160,7 +160,7 @@ print(runinfo.describe(seed=SEED))
 # %%
 r = pitfalls.saving_last_as_best(epochs=6, seed=SEED)
 display(
-    book.table(
+    show.table(
         [(i + 1, f"{a:.3f}") for i, a in enumerate(r["val_acc"])], ["epoch", "validation accuracy"]
     )
 )
@@ -168,7 +168,7 @@ rows = [
     ('file saved after the loop ("best" = last)', f"{r['wrong_file']:.3f}"),
     (f"file saved on improvement (epoch {r['best_epoch']})", f"{r['right_file']:.3f}"),
 ]
-display(book.table(rows, ["reloaded from", "validation accuracy"]))
+display(show.table(rows, ["reloaded from", "validation accuracy"]))
 if r["best_epoch"] == len(r["val_acc"]):
     print(
         "In this run the last epoch was also the best, so the faulty file happens to hold the best "
@@ -239,7 +239,7 @@ rows = [
     ("class defines forward", r["buggy_defines_forward"], r["fixed_defines_forward"]),
     ("calling it", r["buggy_error"], f"output {r['fixed_output']}"),
 ]
-display(book.table(rows, ["", "forward inside __init__", "forward as a method"]))
+display(show.table(rows, ["", "forward inside __init__", "forward as a method"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -266,7 +266,7 @@ for row in r.values():
          "; ".join(row["static_check"]) or "nothing found", str(row["fixed_output"]))
     )  # fmt: skip
 display(
-    book.table(
+    show.table(
         rows, ["filters", "faulty block output", "error", "static check", "fixed block output"]
     )
 )

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import book, runinfo
+from cnnbook import runinfo, show
 from cnnbook.experiments import slimming
 
 torch.manual_seed(0)
@@ -87,7 +87,7 @@ for r in result["rows"]:
         (r["variant"], f"{r['params_224']:,}", f"{r['params_224'] / full['params_224']:.1%}",
          f"{r['macs_224'] / 1e9:.2f}", f"{r['macs_224'] / full['macs_224']:.1%}")
     )  # fmt: skip
-display(book.table(rows, ["variant", "parameters", "of full", "GMACs at 224", "of full"]))
+display(show.table(rows, ["variant", "parameters", "of full", "GMACs at 224", "of full"]))
 slim = next(r for r in result["rows"] if r["head"] == "slim" and r["width"] == 1.0)
 print(
     f"Slim head, 3 classes: {slim['params_224']:,} parameters "
@@ -119,7 +119,7 @@ for r in result["rows"]:
          f"{r['train_s']:.1f}")
     )  # fmt: skip
 display(
-    book.table(
+    show.table(
         rows,
         ["variant (trained)", "parameters", "MMACs", "CPU ms", "val acc per seed", "mean", "std",
          "s per run"],
@@ -183,7 +183,7 @@ print(runinfo.describe(seed=0))
 
 # %%
 display(
-    book.tabs(
+    show.tabs(
         {
             "CPU (this page)": "python examples/slimming_experiment.py",
             "CPU, longer": "python examples/slimming_experiment.py --steps 300 --seeds 0 1 2 3 4",

@@ -25,7 +25,7 @@ import torch
 from IPython.display import display
 from PIL import Image
 
-from cnnbook import book, data, engine, models, plots, runinfo
+from cnnbook import data, engine, models, plots, runinfo, show
 from cnnbook.analysis import complexity
 
 SEED = 0
@@ -57,7 +57,7 @@ bundle = data.load("textures", seed=SEED)
 counts_train = data.class_counts(bundle.train, 3)
 counts_val = data.class_counts(bundle.val, 3)
 display(
-    book.table(
+    show.table(
         [(c, a, b) for c, a, b in zip(bundle.classes, counts_train, counts_val, strict=True)],
         ["class", "training patches", "validation patches"],
     )
@@ -152,7 +152,7 @@ with torch.no_grad():
     ]
 steady = [f"{accuracy(probe, loader):.1%}" for _ in range(2)]
 display(
-    book.table(
+    show.table(
         [("train mode (forgot eval())", *noisy), ("eval mode", *steady)],
         ["scored in", "accuracy, pass 1", "accuracy, pass 2"],
     )
@@ -206,7 +206,7 @@ best_state = torch.load(out_dir / "best.pt", weights_only=True)
 last_state = torch.load(out_dir / "last.pt", weights_only=True)
 best_model, _ = engine.load_model(out_dir / "best.pt")
 display(
-    book.table(
+    show.table(
         [
             (
                 "best.pt",
@@ -281,7 +281,7 @@ plt.show()
 
 # %%
 display(
-    book.tabs(
+    show.tabs(
         {
             "CPU": "cnnbook train --model vgg_mini --data textures --optimizer adam --lr 1e-3 --epochs 4",
             "GPU": "cnnbook train --model vgg16_cifar --data cifar10 --download --device cuda \\\n"
@@ -324,7 +324,7 @@ with torch.no_grad():
             rows.append((f"features[{i}] (pool)", tuple(x.shape)))
     pooled = tv.avgpool(x)
 rows.append(("avgpool", tuple(pooled.shape)))
-display(book.table(rows, ["layer", "output shape"]))
+display(show.table(rows, ["layer", "output shape"]))
 
 # %% [markdown]
 # Two things can happen next, and both are bad.
@@ -358,7 +358,7 @@ for label, net in (("vgg16 (ImageNet head)", tv), ("vgg16_cifar (512-512-10)", c
     rows.append(
         (label, complexity.count_params(net), head, complexity.count_macs(net, (1, 3, 32, 32)))
     )
-display(book.table(rows, ["model", "parameters", "of which in the head", "MACs at 32x32"]))
+display(show.table(rows, ["model", "parameters", "of which in the head", "MACs at 32x32"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]

@@ -20,7 +20,7 @@ import torch
 import torchvision
 from IPython.display import SVG, display
 
-from cnnbook import book, compat, diagram, runinfo
+from cnnbook import compat, diagram, runinfo, show
 from cnnbook.analysis import complexity
 from cnnbook.models.vgg_by_hand import VGG16ByHand
 
@@ -54,7 +54,7 @@ stats = complexity.summarize(model, (1, 3, 224, 224), depth=2)
 print(stats)
 total = complexity.count_params(model)
 assert total == stats.total_params
-display(book.note(f"VGG16ByHand(num_classes=3) has {total:,} parameters.", "info", "Total"))
+display(show.note(f"VGG16ByHand(num_classes=3) has {total:,} parameters.", "info", "Total"))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -72,7 +72,7 @@ rows = [
     ("  of which the first (25,088 -> 4,096)", fc1, f"{fc1 / total:.1%}"),
     ("total", total, "100%"),
 ]
-display(book.table(rows, ["part", "parameters", "share"]))
+display(show.table(rows, ["part", "parameters", "share"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -113,7 +113,7 @@ for a, b in zip(shown_layers(ours_meta), shown_layers(theirs_meta), strict=True)
             "yes" if same else "NO",
         )
     )
-display(book.table(rows, ["ours", "torchvision", "type", "output shape", "parameters", "same"]))
+display(show.table(rows, ["ours", "torchvision", "type", "output shape", "parameters", "same"]))
 print(f"{len(rows)} layers compared, {mismatches} differ.")
 assert mismatches == 0
 print(runinfo.describe(seed=SEED))
@@ -133,7 +133,7 @@ print(runinfo.describe(seed=SEED))
 theirs = torchvision.models.vgg16(weights=None, num_classes=3).eval()
 key_map = model.torchvision_key_map()
 display(
-    book.table(
+    show.table(
         list(key_map.items())[:6] + [("...", "...")] + list(key_map.items())[-2:],
         ["our key", "torchvision key"],
         caption=f"{len(key_map)} tensors mapped",
@@ -155,7 +155,7 @@ rows = [
     ("largest absolute difference", f"{diff:.3g}"),
     ("weights returned to torchvision's names unchanged", exact),
 ]
-display(book.table(rows, ["", "value"]))
+display(show.table(rows, ["", "value"]))
 assert diff <= 1e-5 and exact
 print(runinfo.describe(seed=SEED))
 

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import book, models, runinfo
+from cnnbook import models, runinfo, show
 from cnnbook.analysis import erf as erflib
 from cnnbook.analysis.complexity import count_macs
 from cnnbook.analysis.receptive_field import measure_receptive_fields, receptive_fields
@@ -58,7 +58,7 @@ for n in range(1, 6):
     f = ks.general_formula(n)
     rows.append((n, f"{f['receptive_field']}x{f['receptive_field']}",
                  f"{f['small_coeff']} C^2", f"{f['large_coeff']} C^2", f"{f['ratio']:.3f}"))  # fmt: skip
-display(book.table(rows, ["n", "receptive field", "n x (3x3)", "1 x (k x k)", "ratio"]))
+display(show.table(rows, ["n", "receptive field", "n x (3x3)", "1 x (k x k)", "ratio"]))
 two, three = ks.general_formula(2), ks.general_formula(3)
 print(f"two 3x3 use {1 - two['ratio']:.0%} fewer weights than one 5x5; "
       f"one 7x7 needs {1 / three['ratio'] - 1:.0%} more than three 3x3")  # fmt: skip
@@ -77,7 +77,7 @@ rows = [
      r["small_macs"], r["large_macs"], f"{r['small_relus']} vs {r['large_relus']}")
     for r in ks.arithmetic(channels=(64, 128, 256, 512), size=56, depths=(2, 3))
 ]  # fmt: skip
-display(book.table(rows, ["comparison", "C", "weights (3x3 stack)", "weights (single)",
+display(show.table(rows, ["comparison", "C", "weights (3x3 stack)", "weights (single)",
                           "MACs (3x3 stack)", "MACs (single)", "ReLUs"]))  # fmt: skip
 print(runinfo.describe(seed=SEED))
 
@@ -94,7 +94,7 @@ print(runinfo.describe(seed=SEED))
 c = 128
 pair = 9 * (c // 2) * c + 9 * c * c
 single = 25 * (c // 2) * c
-display(book.table([(f"{c // 2} -> {c} -> {c}", pair, f"{pair / c**2} C^2"),
+display(show.table([(f"{c // 2} -> {c} -> {c}", pair, f"{pair / c**2} C^2"),
                     (f"{c // 2} -> {c}", single, f"{single / c**2} C^2")],
                    ["layers (channels)", "weights", "per C^2"]))  # fmt: skip
 print(runinfo.describe(seed=SEED))
@@ -130,7 +130,7 @@ for kernels in [(5,), (3, 3), (7,), (3, 3, 3)]:
     a, m = receptive_fields(stack)[-1], measure_receptive_fields(stack, 21)[-1]
     assert (m.height, m.width) == (a.size, a.size)
     rows.append((" + ".join(f"{k}x{k}" for k in kernels), a.size, f"{m.height} x {m.width}"))
-display(book.table(rows, ["stack", "receptive field (computed)", "non-zero gradient (measured)"]))
+display(show.table(rows, ["stack", "receptive field (computed)", "non-zero gradient (measured)"]))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
@@ -147,7 +147,7 @@ for a, m in zip(analytic, measured, strict=True):
     rows.append((a.name, a.kind, a.kernel, a.stride, a.jump, a.start, a.size, m.height,
                  f"{first:g}..{last:g}", f"{m.top}..{m.top + m.height - 1}"))  # fmt: skip
     assert (m.height, m.width) == (a.size, a.size) and m.top == first and not m.clipped
-display(book.table(rows, ["layer", "type", "k", "s", "jump", "start", "size (computed)",
+display(show.table(rows, ["layer", "type", "k", "s", "jump", "start", "size (computed)",
                           "size (measured)", "rows (computed)", "rows (measured)"],
                    caption="VGG-16: receptive field after each convolution and pooling layer"))  # fmt: skip
 print(
@@ -207,7 +207,7 @@ print(runinfo.describe(seed=SEED))
 # %%
 cfg = ks.preset("textures")
 bundle = ks.load_data(cfg)
-display(book.table(
+display(show.table(
     [("data", f"{bundle.name}: {len(bundle.train):,} training, {len(bundle.val):,} validation patches, "
               f"{bundle.image_size}x{bundle.image_size}, {bundle.in_channels} channel"),
      ("widths", str(cfg.widths)), ("seeds", str(cfg.seeds)), ("epochs", cfg.epochs),
@@ -226,7 +226,7 @@ rows = [
      f"{s['seconds_per_epoch']:.2f}")
     for s in result["summary"]
 ]  # fmt: skip
-display(book.table(rows, ["variant", "widths", "params", "MACs / image", "val acc % (mean)",
+display(show.table(rows, ["variant", "widths", "params", "MACs / image", "val acc % (mean)",
                           "std", "min - max", "val loss", "CPU s / epoch"],
                    caption=f"Mean over seeds {list(cfg.seeds)}; time is training only, "
                            f"{result['threads']} thread(s)"))  # fmt: skip
@@ -272,7 +272,7 @@ for i, label in enumerate(["2 x 3x3", "1 x 5x5"]):
 fig.suptitle("|d centre unit / d input|, central 9x9 pixels, one colour scale", fontsize=9)
 fig.tight_layout()
 plt.show()
-display(book.table(erf_rows, ["first stage", "weights", "pixels reached", "share in centre 3x3",
+display(show.table(erf_rows, ["first stage", "weights", "pixels reached", "share in centre 3x3",
                               "rms radius (px)"]))  # fmt: skip
 print(
     f"a flat 5x5 map would put {9 / 25:.2f} of its mass in the centre 3x3 and have radius "
@@ -293,7 +293,7 @@ print(runinfo.describe(seed=SEED))
 # (about 170 MB) when asked:
 
 # %%
-display(book.tabs({
+display(show.tabs({
     "CPU (this page)": "python examples/kernel_size_experiment.py",
     "GPU (CIFAR-10)": "python examples/kernel_size_experiment.py --data cifar10 --download "
                       "--device cuda --out kernel_size_cifar10.json --plot kernel_size_cifar10.png",
@@ -320,7 +320,7 @@ for label, name in ks.NETWORKS.items():
     per_variant = (train + evals) * len(cifar.seeds)
     total += per_variant
     rows.append((label, macs, f"{(train + evals) / cifar.epochs:.1f}", f"{per_variant / 60:.1f}"))
-display(book.table(rows, ["variant", "MACs / image", "s / epoch (estimate)",
+display(show.table(rows, ["variant", "MACs / image", "s / epoch (estimate)",
                           f"min for {len(cifar.seeds)} seeds x {cifar.epochs} epochs (estimate)"]))  # fmt: skip
 print(
     f"estimated total: about {total / 60:.0f} minutes of pure compute; expect up to 2-3 times "
@@ -360,7 +360,7 @@ text = (
     f"seed-to-seed standard deviation is {spread:.1f} points; {verdict} (a rough yardstick, "
     "not a significance test)."
 )
-display(book.note(text, "info", "Result"))
+display(show.note(text, "info", "Result"))
 print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
