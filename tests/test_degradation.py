@@ -10,7 +10,7 @@ from cnnbook.models import create
 
 @pytest.mark.slow
 def test_tiny_run_records_curves_for_every_model_and_seed():
-    setup = degradation.Setup(subset=64, batch_size=32, epochs=2, width=2, image_size=8)
+    setup = degradation.Setup(subset=64, batch_size=32, epochs=2, base_channels=2, image_size=8)
     result = degradation.run(["cifar_plain20", "cifar_resnet20"], seeds=(0, 1), setup=setup)
     assert result["steps_per_epoch"] == 2
     assert [(r["model"], r["seed"]) for r in result["runs"]] == [
@@ -22,17 +22,20 @@ def test_tiny_run_records_curves_for_every_model_and_seed():
     rows = degradation.aggregate(result)
     assert [row["model"] for row in rows] == ["cifar_plain20", "cifar_resnet20"]
     for row in rows:
-        assert row["min"] <= row["final_train_loss"] <= row["max"]
+        final = [r["train_loss"][-1] for r in result["runs"] if r["model"] == row["model"]]
+        assert row["seeds"] == 2 and final[0] != final[1]  # two seeds, two different runs
+        assert (row["min"], row["max"]) == (min(final), max(final))
+        assert row["final_train_loss"] == pytest.approx(sum(final) / 2)
     # Seeded: the same run twice gives the same curve.
     again = degradation.train_one(
-        "cifar_resnet20", degradation.load_data(setup), setup, 0, width=setup.width
+        "cifar_resnet20", degradation.load_data(setup), setup, 0, base_channels=setup.base_channels
     )
     assert again["train_loss"] == result["runs"][1]["train_loss"]
 
 
 def test_gradient_norms_cover_every_weighted_layer_in_order():
     torch.manual_seed(0)
-    model = create("cifar_resnet20", width=4)
+    model = create("cifar_resnet20", base_channels=4)
     x, y = torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,))
     norms = signal.gradient_norms(model, x, y)
     assert len(norms) == 20  # 19 convolutions + the classifier
@@ -43,7 +46,7 @@ def test_gradient_norms_cover_every_weighted_layer_in_order():
 
 def test_zero_init_residual_turns_blocks_into_identities():
     torch.manual_seed(0)
-    model = create("cifar_resnet20", width=4, zero_init_residual=True).eval()
+    model = create("cifar_resnet20", base_channels=4, zero_init_residual=True).eval()
     blocks = [b for stage in (model.layer1, model.layer2, model.layer3) for b in stage]
     x = torch.randn(2, 3, 8, 8)
     stds = signal.block_output_std(model, x, blocks)

@@ -34,7 +34,7 @@ def test_full_scale_counts_match_the_seed_and_a_direct_count():
 
 
 def test_uninitialised_model_is_zeroed_and_in_eval_mode():
-    m = slimming.uninitialised("vgg16_slim", num_classes=3, width=1 / 16, batch_norm=True)
+    m = slimming.uninitialised("vgg16_slim", num_classes=3, width_mult=1 / 16, batch_norm=True)
     assert not m.training
     assert all(torch.count_nonzero(p) == 0 for p in m.parameters())
 
@@ -95,7 +95,7 @@ def test_script_writes_json(tmp_path):
         (["--variants", "slim:0"], "must be positive"),
         (["--image-size", "16"], "at least 32"),
         (["--steps", "0"], "--steps must be at least 1"),
-        (["--data", "no/such/folder"], ""),
+        (["--data", "no/such/folder"], "data directory no/such/folder does not exist"),
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_2(args, message, capsys):
