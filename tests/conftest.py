@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 
 def _tiny_model(num_classes: int = 4, bn: bool = False, dropout: float = 0.0, seed: int = 0):
+    from cnnbook import models
+
     torch.manual_seed(seed)
-    layers: list[nn.Module] = [nn.Conv2d(3, 8, 3, padding=1)]
-    if bn:
-        layers.append(nn.BatchNorm2d(8))
-    layers += [nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten()]
-    if dropout:
-        layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(32, num_classes))
-    return nn.Sequential(*layers)
+    return models.create("tiny_cnn", num_classes=num_classes, batch_norm=bn, dropout=dropout)
 
 
 @pytest.fixture

@@ -30,15 +30,12 @@ EQUALITY_SCRIPT = textwrap.dedent(
     import json, os, sys
     import torch
     import torch.distributed as dist
-    from torch import nn
-    from cnnbook import engine
+    from cnnbook import engine, models
     from cnnbook.data import TensorImageDataset
 
     def make(bn):
         torch.manual_seed(0)
-        layers = [nn.Conv2d(3, 8, 3, padding=1)] + ([nn.BatchNorm2d(8)] if bn else [])
-        layers += [nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 4)]
-        return nn.Sequential(*layers)
+        return models.create("tiny_cnn", num_classes=4, batch_norm=bn)
 
     g = torch.Generator().manual_seed(1)
     ds = TensorImageDataset(torch.randn(64, 3, 8, 8, generator=g), torch.randint(0, 4, (64,), generator=g))
@@ -89,9 +86,10 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
 
 
 def _initial(bn: bool) -> dict:
+    from cnnbook import models
+
     torch.manual_seed(0)
-    layers = [nn.Conv2d(3, 8, 3, padding=1)] + ([nn.BatchNorm2d(8)] if bn else [])
-    return nn.Sequential(*layers).state_dict()
+    return models.create("tiny_cnn", num_classes=4, batch_norm=bn).state_dict()
 
 
 def _children(pid: int) -> list[int]:

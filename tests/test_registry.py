@@ -50,6 +50,7 @@ PARAMS = {
     "vgg_c": 133_638_952,
     "vgg_c_bn": 133_647_400,
     "vgg_mini": 151_882,
+    "tiny_cnn": 356,
 }
 
 #: The paper's rounded counts, an independent check of the exact table above.

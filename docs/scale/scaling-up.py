@@ -99,14 +99,12 @@ SCRIPT = textwrap.dedent(
     """
     import json, os, sys
     import torch
-    from torch import nn
-    from cnnbook import engine
+    from cnnbook import engine, models
     from cnnbook.data import TensorImageDataset
 
     def net():
         torch.manual_seed(0)
-        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                             nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 4))
+        return models.create("tiny_cnn", num_classes=4, batch_norm=True)
 
     g = torch.Generator().manual_seed(1)
     data = TensorImageDataset(torch.randn(128, 3, 8, 8, generator=g),

@@ -14,6 +14,7 @@ from cnnbook.models import (  # noqa: F401  (imported for their registrations)
     kernel_nets,
     resnet,
     resnet_keras,
+    tiny,
     vgg,
     vgg_by_hand,
     vgg_variants,
