@@ -151,34 +151,7 @@ print(runinfo.describe(seed=SEEDS[0]) + f" Seeds {list(SEEDS)}.")
 # The reading of this build's numbers, written by the code:
 
 # %%
-by = {r["variant"]: r for r in summary}
-
-
-def final_losses(label):
-    return [r["train_loss"][-1] for r in result["runs"] if r["variant"] == label]
-
-
-lines = []
-for depth in ("x1", "x4"):
-    on, off = by[f"C3 {depth}, shortcut"], by[f"C3 {depth}, no shortcut"]
-    wins = sum(
-        a < b
-        for a, b in zip(
-            final_losses(f"C3 {depth}, shortcut"),
-            final_losses(f"C3 {depth}, no shortcut"),
-            strict=True,
-        )
-    )
-    better = "lower" if on["final_train_loss"] < off["final_train_loss"] else "higher"
-    lines.append(
-        f"With {depth[1:]} bottleneck(s) per C3, the shortcut gave a {better} mean final training loss ({on['final_train_loss']:.3f} vs {off['final_train_loss']:.3f}; lower in {wins} of {len(SEEDS)} seeds) and {100 * on['val_acc']:.1f}% vs {100 * off['val_acc']:.1f}% mean validation accuracy."
-    )
-gap_x1 = by["C3 x1, no shortcut"]["final_train_loss"] - by["C3 x1, shortcut"]["final_train_loss"]
-gap_x4 = by["C3 x4, no shortcut"]["final_train_loss"] - by["C3 x4, shortcut"]["final_train_loss"]
-lines.append(
-    f"The training-loss advantage of the shortcut is {gap_x1:+.3f} with a one-bottleneck chain and {gap_x4:+.3f} with a four-bottleneck chain (positive means the shortcut helped)."
-)
-display(show.note(" ".join(lines), "info", "Reading of this build's run"))
+display(show.note(" ".join(c3_compare.read_run(result)), "info", "Reading of this build's run"))
 print(runinfo.describe(seed=SEEDS[0]))
 
 # %% [markdown]

@@ -145,42 +145,7 @@ print(runinfo.describe(seed=SEEDS[0]))
 
 
 # %%
-def final_losses(name):
-    return [r["train_loss"][-1] for r in result["runs"] if r["model"] == name]
-
-
-def compare(deep, shallow):
-    d, s = final_losses(deep), final_losses(shallow)
-    worse = sum(a > b for a, b in zip(d, s, strict=True))
-    return sum(d) / len(d), sum(s) / len(s), worse, len(d)
-
-
-lines = []
-pd, ps, pw, n = compare("cifar_plain56", "cifar_plain20")
-if pw == n:
-    lines.append(
-        f"Plain-56 ended with a higher training loss than plain-20 for every seed ({pd:.3f} vs {ps:.3f} on average): the deeper plain network trains worse, which is degradation."
-    )
-elif pw == 0:
-    lines.append(
-        f"Plain-56 ended below plain-20 for every seed ({pd:.3f} vs {ps:.3f}): this run shows no degradation."
-    )
-else:
-    lines.append(
-        f"Plain-56 ended above plain-20 for {pw} of {n} seeds ({pd:.3f} vs {ps:.3f} on average): a mixed result at this scale."
-    )
-rd, rs, rw, _ = compare("cifar_resnet56", "cifar_resnet20")
-if rw == 0:
-    lines.append(f"ResNet-56 ended at or below ResNet-20 for every seed ({rd:.3f} vs {rs:.3f}).")
-else:
-    lines.append(
-        f"ResNet-56 ended above ResNet-20 for {rw} of {n} seeds ({rd:.3f} vs {rs:.3f} on average), so in this short run the extra depth has not yet paid off for the residual net either."
-    )
-gap = pd - rd
-lines.append(
-    f"At depth 56, the shortcuts changed the final training loss from {pd:.3f} (plain) to {rd:.3f} (residual), a difference of {gap:+.3f} with identical weights, data and seeds."
-)
-display(show.note(" ".join(lines), "info", "Reading of this build's run"))
+display(show.note(" ".join(degradation.read_run(result)), "info", "Reading of this build's run"))
 print(runinfo.describe(seed=SEEDS[0]))
 
 # %% [markdown]

@@ -9,13 +9,12 @@ several seeds on shipped data.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from cnnbook import data, models
 from cnnbook.analysis.complexity import count_macs, count_params
-from cnnbook.experiments.degradation import train_one
+from cnnbook.experiments.common import count_above, final_values, group_runs, mean, train_one
 from cnnbook.models import c3  # noqa: F401  (registers c3_net)
 
 #: (label, model options) of the variants compared by default: the chain
@@ -87,18 +86,47 @@ def run(
 def aggregate(result: dict) -> list[dict]:
     """Per variant: mean final training loss and validation accuracy, with their spread."""
     rows = []
-    for label in dict.fromkeys(r["variant"] for r in result["runs"]):
-        runs = [r for r in result["runs"] if r["variant"] == label]
-        losses = [r["train_loss"][-1] for r in runs]
+    for label, runs in group_runs(result["runs"], "variant").items():
         accs = [r["val_acc"] for r in runs]
         rows.append(
             {
                 "variant": label,
                 "seeds": len(runs),
-                "final_train_loss": statistics.fmean(losses),
-                "val_acc": statistics.fmean(accs),
+                "final_train_loss": mean(final_values(runs)),
+                "val_acc": mean(accs),
                 "val_acc_min": min(accs),
                 "val_acc_max": max(accs),
             }
         )
     return rows
+
+
+def read_run(result: dict) -> list[str]:
+    """The reading of a run in sentences, written from its numbers (the page prints it).
+
+    For each chain depth of :data:`SETTINGS`: did the shortcut lower the
+    final training loss, on average and seed by seed, and what it did to
+    validation accuracy; then how the advantage changes with depth.
+    """
+    runs = group_runs(result["runs"], "variant")
+    by = {row["variant"]: row for row in aggregate(result)}
+    lines, gaps = [], []
+    for depth in ("x1", "x4"):
+        on_label, off_label = f"C3 {depth}, shortcut", f"C3 {depth}, no shortcut"
+        on, off = by[on_label], by[off_label]
+        wins = count_above(final_values(runs[off_label]), final_values(runs[on_label]))
+        a, b = on["final_train_loss"], off["final_train_loss"]
+        better = "a lower" if a < b else "a higher" if a > b else "the same"
+        lines.append(
+            f"With {depth[1:]} bottleneck(s) per C3, the shortcut gave {better} mean final "
+            f"training loss ({on['final_train_loss']:.3f} vs {off['final_train_loss']:.3f}; "
+            f"lower in {wins} of {on['seeds']} seeds) and {100 * on['val_acc']:.1f}% vs "
+            f"{100 * off['val_acc']:.1f}% mean validation accuracy."
+        )
+        gaps.append(off["final_train_loss"] - on["final_train_loss"])
+    lines.append(
+        f"The training-loss advantage of the shortcut is {gaps[0]:+.3f} with a one-bottleneck "
+        f"chain and {gaps[1]:+.3f} with a four-bottleneck chain (positive means the shortcut "
+        "helped)."
+    )
+    return lines

@@ -15,11 +15,11 @@ paper's width, about a hundred SGD steps); the paper's scale is
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from cnnbook import data, engine, models
+from cnnbook import data
+from cnnbook.experiments.common import count_above, final_values, group_runs, mean, train_one
 from cnnbook.models import cifar_resnet  # noqa: F401  (registers the CIFAR networks)
 
 #: The paper's comparison: two depths, with and without shortcuts.
@@ -50,40 +50,6 @@ def load_data(setup: Setup) -> data.DataBundle:
     return data.load(setup.data, seed=0, subset=setup.subset, image_size=setup.image_size)
 
 
-def train_one(name: str, bundle: data.DataBundle, setup, seed: int, **options) -> dict:
-    """Train one network from a seeded initialisation; returns its curve and final scores.
-
-    ``setup`` supplies the SGD recipe (epochs, batch_size, lr, momentum,
-    weight_decay); ``options`` go to the model's constructor. The C3
-    comparison trains its variants with this same function.
-    """
-    engine.seed_everything(seed)
-    model = models.create(
-        name, num_classes=len(bundle.classes), in_channels=bundle.in_channels, **options
-    )
-    history = engine.fit(
-        model,
-        bundle.train,
-        None,
-        epochs=setup.epochs,
-        batch_size=setup.batch_size,
-        lr=setup.lr,
-        momentum=setup.momentum,
-        weight_decay=setup.weight_decay,
-        seed=seed,
-        log=False,
-    )
-    val = engine.evaluate(model, bundle.val)
-    return {
-        "model": name,
-        "seed": seed,
-        "train_loss": history.column("train_loss"),
-        "train_acc": history.column("train_acc"),
-        "val_acc": val["acc"],
-        "seconds": sum(history.column("seconds")),
-    }
-
-
 def run(
     model_names: Sequence[str] = MODELS, seeds: Sequence[int] = (0, 1, 2), setup: Setup = Setup()
 ) -> dict:
@@ -100,19 +66,61 @@ def run(
 def aggregate(result: dict) -> list[dict]:
     """Per model: final-epoch training loss (mean, min, max over seeds) and validation accuracy."""
     rows = []
-    names = list(dict.fromkeys(r["model"] for r in result["runs"]))
-    for name in names:
-        runs = [r for r in result["runs"] if r["model"] == name]
-        final = [r["train_loss"][-1] for r in runs]
+    for name, runs in group_runs(result["runs"], "model").items():
+        final = final_values(runs)
         rows.append(
             {
                 "model": name,
                 "seeds": len(runs),
-                "final_train_loss": statistics.fmean(final),
+                "final_train_loss": mean(final),
                 "min": min(final),
                 "max": max(final),
-                "final_train_acc": statistics.fmean(r["train_acc"][-1] for r in runs),
-                "val_acc": statistics.fmean(r["val_acc"] for r in runs),
+                "final_train_acc": mean(final_values(runs, "train_acc")),
+                "val_acc": mean([r["val_acc"] for r in runs]),
             }
         )
     return rows
+
+
+def read_run(result: dict) -> list[str]:
+    """The reading of a run in sentences, written from its numbers (the page prints it).
+
+    Compares 56 with 20 layers seed by seed, for the plain and the residual
+    networks, and the two 56-layer networks with each other.
+    """
+    runs = group_runs(result["runs"], "model")
+    p56, p20 = final_values(runs["cifar_plain56"]), final_values(runs["cifar_plain20"])
+    r56, r20 = final_values(runs["cifar_resnet56"]), final_values(runs["cifar_resnet20"])
+    n, pd, ps, rd, rs = len(p56), mean(p56), mean(p20), mean(r56), mean(r20)
+    worse = count_above(p56, p20)
+    if worse == n:
+        plain = (
+            f"Plain-56 ended with a higher training loss than plain-20 for every seed "
+            f"({pd:.3f} vs {ps:.3f} on average): the deeper plain network trains worse, "
+            "which is degradation."
+        )
+    elif worse == 0:
+        plain = (
+            f"Plain-56 ended below plain-20 for every seed ({pd:.3f} vs {ps:.3f}): "
+            "this run shows no degradation."
+        )
+    else:
+        plain = (
+            f"Plain-56 ended above plain-20 for {worse} of {n} seeds ({pd:.3f} vs {ps:.3f} "
+            "on average): a mixed result at this scale."
+        )
+    res_worse = count_above(r56, r20)
+    if res_worse == 0:
+        residual = f"ResNet-56 ended at or below ResNet-20 for every seed ({rd:.3f} vs {rs:.3f})."
+    else:
+        residual = (
+            f"ResNet-56 ended above ResNet-20 for {res_worse} of {n} seeds ({rd:.3f} vs "
+            f"{rs:.3f} on average), so in this run the extra depth has not paid off for the "
+            "residual net either."
+        )
+    shortcut = (
+        f"At depth 56, the shortcuts changed the final training loss from {pd:.3f} (plain) "
+        f"to {rd:.3f} (residual), a difference of {pd - rd:+.3f} with identical weights, "
+        "data and seeds."
+    )
+    return [plain, residual, shortcut]

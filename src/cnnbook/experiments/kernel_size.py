@@ -23,12 +23,20 @@ this module measures only what it runs.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.analysis.erf import effective_receptive_field
+
+if TYPE_CHECKING:
+    from cnnbook.data import DataBundle
+
+#: Where a run's progress lines go (``None``: nowhere).
+Log = Callable[[str], None] | None
 
 #: The variants compared, in display order: label -> registered model name.
 NETWORKS: dict[str, str] = {
@@ -73,7 +81,9 @@ def stack_costs(n: int, channels: int, size: int) -> dict:
     }
 
 
-def arithmetic(channels=(64, 128, 256, 512), size: int = 56, depths=(2, 3)) -> list[dict]:
+def arithmetic(
+    channels: Sequence[int] = (64, 128, 256, 512), size: int = 56, depths: Sequence[int] = (2, 3)
+) -> list[dict]:
     """:func:`stack_costs` for every depth and channel count (VGG's widths, 56x56 maps)."""
     return [stack_costs(n, c, size) for n in depths for c in channels]
 
@@ -150,7 +160,7 @@ def preset(data: str) -> Config:
     return Config(data=data)
 
 
-def load_data(cfg: Config):
+def load_data(cfg: Config) -> DataBundle:
     """The :class:`cnnbook.data.DataBundle` for a configuration."""
     from cnnbook import data as data_mod
 
@@ -162,7 +172,7 @@ def load_data(cfg: Config):
     return data_mod.load(cfg.data, subset=cfg.subset, **options)
 
 
-def _first_stage_conv(model) -> str:
+def _first_stage_conv(model: torch.nn.Module) -> str:
     """Name of the last convolution of the first stage (the unit whose ERF is drawn)."""
     stage = model.features[0]
     index = max(i for i, m in enumerate(stage) if isinstance(m, torch.nn.Conv2d))
@@ -174,7 +184,7 @@ def _mean_map(maps: list[torch.Tensor]) -> list[list[float]]:
     return (mean / mean.sum()).tolist()
 
 
-def run(cfg: Config | None = None, bundle=None, log=print) -> dict:
+def run(cfg: Config | None = None, bundle: DataBundle | None = None, log: Log = print) -> dict:
     """Train every variant with every seed; return plain data (JSON-ready).
 
     ``bundle`` reuses already loaded data; ``log`` receives one line per run
@@ -201,7 +211,7 @@ def run(cfg: Config | None = None, bundle=None, log=print) -> dict:
         torch.set_num_threads(threads)
 
 
-def _run(cfg: Config, bundle, log) -> dict:
+def _run(cfg: Config, bundle: DataBundle, log: Log) -> dict:
     from cnnbook import engine, models
 
     c, s = bundle.in_channels, bundle.image_size

@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,7 +40,7 @@ DEFAULT_VARIANTS: tuple[tuple[str, float], ...] = (
 )
 
 
-def uninitialised(name: str, **kwargs) -> nn.Module:
+def uninitialised(name: str, **kwargs: Any) -> nn.Module:
     """A registered model with allocated but unset weights, in eval mode.
 
     Counting MACs or timing a forward pass does not depend on the weights'
@@ -77,7 +79,7 @@ class Config:
 
 
 @contextlib.contextmanager
-def cpu_threads(n: int | None):
+def cpu_threads(n: int | None) -> Iterator[None]:
     """Use ``n`` intra-op CPU threads inside the block, then restore the previous setting.
 
     The small networks trained here gain little from a second thread, and on
@@ -119,7 +121,11 @@ def full_scale_costs(
     return out
 
 
-def run(config: Config | None = None, variants=DEFAULT_VARIANTS, log=None) -> dict:
+def run(
+    config: Config | None = None,
+    variants: Sequence[tuple[str, float]] = DEFAULT_VARIANTS,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Run every variant for every seed; returns plain data (config, rows, per-seed results).
 
     ``log``, if given, is called with one line of text after each training run.
