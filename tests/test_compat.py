@@ -86,3 +86,11 @@ def test_custom_key_map_round_trips():
     assert torch.equal(ours.fc.weight, source[0].weight)
     back = compat.to_torchvision_state_dict(ours)
     assert set(back) == {"0.weight", "0.bias"} and torch.equal(back["0.bias"], source[0].bias)
+
+
+def test_exported_tensors_are_copies():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 2))
+    exported = compat.to_torchvision_state_dict(net)
+    exported["0.weight"].zero_()  # editing the export must not edit the model
+    assert torch.count_nonzero(net[0].weight) == 4
