@@ -50,7 +50,7 @@ def test_unpadded_convs_drift_and_break_at_32():
 
 
 def test_unpadded_trunk_keeps_smaller_maps_inside_each_block():
-    trunk = pitfalls.seed_unpadded_trunk()
+    trunk = pitfalls.tutorial_unpadded_trunk()
     x = torch.zeros(1, 3, 224, 224)
     with torch.no_grad():
         first_conv = trunk[0][0](x)

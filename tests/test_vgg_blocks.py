@@ -5,11 +5,11 @@ import torch
 from torch import nn
 
 from cnnbook import models
-from cnnbook.models import vgg
+from cnnbook.models import vgg_blocks
 
 
 def test_block_layers_and_shape():
-    block = vgg.vgg_block(num_convs=3, in_channels=5, out_channels=7)
+    block = vgg_blocks.vgg_block(num_convs=3, in_channels=5, out_channels=7)
     kinds = [type(m) for m in block]
     assert kinds == [nn.Conv2d, nn.ReLU] * 3 + [nn.MaxPool2d]
     convs = [m for m in block if isinstance(m, nn.Conv2d)]
@@ -21,11 +21,11 @@ def test_block_layers_and_shape():
 
 def test_block_rejects_zero_convs():
     with pytest.raises(ValueError, match="at least one convolution"):
-        vgg.vgg_block(0, 3, 8)
+        vgg_blocks.vgg_block(0, 3, 8)
 
 
 def test_vgg11_shapes_end_at_512x7x7():
-    net = vgg.VGGBlocks(vgg.VGG11_ARCH, in_channels=1, num_classes=10, image_size=224)
+    net = vgg_blocks.VGGBlocks(vgg_blocks.VGG11_ARCH, in_channels=1, num_classes=10, image_size=224)
     x = torch.zeros(1, 1, 224, 224)
     shapes = []
     for blk in net.features:
@@ -44,14 +44,20 @@ def test_vgg11_counts_eight_convs_and_three_linears():
 
 
 def test_quarter_width_divides_channels():
-    assert vgg.scale_arch(vgg.VGG11_ARCH, 4) == ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))
+    assert vgg_blocks.scale_arch(vgg_blocks.VGG11_ARCH, 4) == (
+        (1, 16),
+        (1, 32),
+        (2, 64),
+        (2, 128),
+        (2, 128),
+    )
     net = models.create("vgg11_blocks", width_ratio=4, image_size=96)
     assert net.classifier[1].in_features == 128 * 3 * 3
 
 
 def test_too_small_input_is_a_clear_error():
     with pytest.raises(ValueError, match="too small"):
-        vgg.VGGBlocks(vgg.VGG11_ARCH, image_size=16)
+        vgg_blocks.VGGBlocks(vgg_blocks.VGG11_ARCH, image_size=16)
 
 
 def test_registry_lists_and_rejects():

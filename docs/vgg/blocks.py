@@ -20,7 +20,7 @@ from IPython.display import display
 
 from cnnbook import runinfo, show
 from cnnbook.analysis import complexity
-from cnnbook.models import vgg
+from cnnbook.models import vgg_blocks
 
 torch.manual_seed(0)
 print(runinfo.describe(seed=0))
@@ -32,7 +32,7 @@ print(runinfo.describe(seed=0))
 # the installed package, so it cannot differ from what runs):
 
 # %%
-print(inspect.getsource(vgg.vgg_block))
+print(inspect.getsource(vgg_blocks.vgg_block))
 
 # %% [markdown]
 # A $3 \times 3$ convolution with padding 1 and stride 1 keeps the size: with
@@ -43,7 +43,7 @@ print(inspect.getsource(vgg.vgg_block))
 # layer by layer on one $3 \times 224 \times 224$ image:
 
 # %%
-block = vgg.vgg_block(num_convs=2, in_channels=3, out_channels=64)
+block = vgg_blocks.vgg_block(num_convs=2, in_channels=3, out_channels=64)
 x = torch.zeros(1, 3, 224, 224)
 rows = [("input", "", tuple(x.shape))]
 for name, layer in block.named_children():
@@ -61,8 +61,8 @@ assert x.shape == (1, 64, 112, 112)
 
 # %%
 conv_arch = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
-assert conv_arch == vgg.VGG11_ARCH
-net = vgg.VGGBlocks(conv_arch, in_channels=1, num_classes=10, image_size=224)
+assert conv_arch == vgg_blocks.VGG11_ARCH
+net = vgg_blocks.VGGBlocks(conv_arch, in_channels=1, num_classes=10, image_size=224)
 print(net.features)
 
 # %% [markdown]
@@ -118,8 +118,8 @@ display(
 # roughly a sixteenth of the convolutional work.
 
 # %%
-quarter = vgg.scale_arch(conv_arch, 4)
-small = vgg.VGGBlocks(quarter, in_channels=1, num_classes=10, image_size=224)
+quarter = vgg_blocks.scale_arch(conv_arch, 4)
+small = vgg_blocks.VGGBlocks(quarter, in_channels=1, num_classes=10, image_size=224)
 full_macs = complexity.count_macs(net, (1, 1, 224, 224))
 small_macs = complexity.count_macs(small, (1, 1, 224, 224))
 display(

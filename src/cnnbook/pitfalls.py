@@ -136,7 +136,7 @@ def softmax_before_cross_entropy(epochs: int = 2, seed: int = 0) -> dict:
 # --------------------------------------------------------------------------- 2. shape drift
 
 
-def seed_unpadded_trunk() -> nn.Sequential:
+def tutorial_unpadded_trunk() -> nn.Sequential:
     """The faulty first version of a tutorial's VGG-16 trunk, block by block.
 
     The first convolution of every block has no padding, and every max-pool
@@ -188,7 +188,7 @@ def trace_blocks(trunk: nn.Sequential, size: int) -> dict:
 def unpadded_convs_shape_drift(sizes: tuple[int, ...] = (224, 32)) -> dict:
     """Trace the faulty and the correct trunk at each input size."""
     with torch.device("meta"):  # shapes only: skip allocating and initialising 15M weights
-        buggy, fixed = seed_unpadded_trunk(), vgg16_trunk_by_block()
+        buggy, fixed = tutorial_unpadded_trunk(), vgg16_trunk_by_block()
     return {
         size: {"buggy": trace_blocks(buggy, size), "fixed": trace_blocks(fixed, size)}
         for size in sizes

@@ -16,6 +16,7 @@ from cnnbook.models import (  # noqa: F401  (imported for their registrations)
     resnet_keras,
     tiny,
     vgg,
+    vgg_blocks,
     vgg_by_hand,
     vgg_variants,
 )
