@@ -70,7 +70,7 @@ unit: setup ## all tests except the browser test, then the Markdown pages' snipp
 	$(BIN)/python -m pytest --markdown-docs --markdown-docs-syntax=superfences -p no:cacheprovider $(DOC_MARKDOWN)
 
 # The quick loop while editing: tests marked slow or browser still run in `make test`.
-fast: setup ## unit tests without the slow and browser ones (about a minute)
+fast: setup ## unit tests without the slow and browser ones
 	$(BIN)/python -m pytest -m "not slow and not browser" -q -p no:cacheprovider tests
 
 linkcheck: build ## internal links and anchors of the built site
