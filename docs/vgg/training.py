@@ -15,6 +15,7 @@
 # changes on a GPU and at $32 \times 32$ input.
 
 # %%
+import dataclasses
 import inspect
 import tempfile
 from pathlib import Path
@@ -162,10 +163,19 @@ display(
 # `engine.fit` wraps that loop with what a real run needs: a seeded data
 # order, metrics summed on the device (no `.item()` per step, which would
 # stall a GPU), a stop with a clear message if the loss becomes NaN, a
-# learning-rate schedule counted in steps, and checkpoints. Its signature:
+# learning-rate schedule counted in steps, and checkpoints. Every setting of a
+# run is a field of one dataclass, `engine.TrainConfig`, with its default;
+# `fit` takes a `TrainConfig` or any of its fields as keywords:
 
 # %%
 print(f"engine.fit{inspect.signature(engine.fit)}")
+display(
+    show.table(
+        [(f.name, repr(f.default)) for f in dataclasses.fields(engine.TrainConfig)],
+        ["setting", "default"],
+        "engine.TrainConfig",
+    )
+)
 
 # %% [markdown]
 # ## Training
@@ -194,7 +204,7 @@ print(runinfo.describe(seed=SEED))
 # ## Save the best, not the last
 #
 # Validation accuracy need not rise every epoch, so the last epoch is not
-# always the best one. The seed notebook tracked the best model with
+# always the best one. The tutorial's notebook tracked the best model with
 # `copy.deepcopy` but then saved the *last* model under the "best" name.
 # The engine writes two files after every epoch, each atomically (to a
 # temporary file, then renamed, so a crash never leaves half a checkpoint):
