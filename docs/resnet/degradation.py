@@ -230,7 +230,8 @@ print(runinfo.describe(seed=0))
 # %% [markdown]
 # ## `zero_init_residual`: every block starts as an identity
 #
-# torchvision's ResNets (and this package's) take `zero_init_residual=True`: the
+# torchvision's ResNets (and this package's) take an option `zero_init_residual`,
+# off by default. With `zero_init_residual=True` the
 # last batch norm of every residual branch starts with scale 0, so $F(x) = 0$ and
 # each block is exactly $\operatorname{relu}(x) = x$ on its (non-negative) input.
 # Goyal et al. (2017) report that this helps large-batch training. One block, with

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import engine, runinfo, show
+from cnnbook import engine, results, runinfo, show
 
 SEED = 0
 print(runinfo.describe(seed=SEED))
@@ -206,9 +206,9 @@ plt.show()
 # speed-up. `benchmarks/scaling.py` measures this; its last committed result:
 
 # %%
-results = sorted(Path("../results").glob("scaling*.json"))
-for path in results:
-    r = json.loads(path.read_text())
+recorded = results.find("scaling*.json")
+for path in recorded:
+    r = results.load(path)
     display(
         show.table(
             [
@@ -227,7 +227,7 @@ for path in results:
     info = r["runinfo"]
     print(f"Measured {info['date']} on CPU {info['cpu']}, GPU {info['gpu']}, torch {info['torch']}; "
           f"model {r['model']}, global batch {r['global_batch']}.")  # fmt: skip
-if not results:
+if not recorded:
     print(
         "No committed scaling results yet: run python benchmarks/scaling.py --out docs/results/scaling-cpu.json"
     )

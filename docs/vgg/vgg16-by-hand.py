@@ -36,8 +36,8 @@ print(runinfo.describe(seed=SEED))
 # every convolution keeps the height and width, so only the pools shrink the
 # image: $224 \to 112 \to 56 \to 28 \to 14 \to 7$. And `torch.flatten(x, 1)`
 # flattens everything *except* the batch dimension; a hard-coded
-# `x.view(-1, 7 * 7 * 512)` would silently mix images of one batch together
-# whenever the input is not $224 \times 224$ (see [Pitfalls](pitfalls.py)).
+# `x.view(-1, 7 * 7 * 512)` only works for $224 \times 224$ inputs, and
+# [Pitfalls](pitfalls.py) shows it failing on batches of $32 \times 32$ images.
 
 # %%
 print(inspect.getsource(VGG16ByHand))
