@@ -30,15 +30,13 @@ from torchvision.transforms import InterpolationMode
 
 from cnnbook import tvsource
 from cnnbook.analysis import complexity
+from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes
+from cnnbook.analysis.torchvision_facts import resnet as resnet_facts
+from cnnbook.analysis.torchvision_facts import vgg as vgg_facts
+from cnnbook.analysis.torchvision_facts import weights as weight_facts
 
 VGG_BUILDERS = ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 RESNET_BUILDERS = [n for n in tv_resnet.__all__ if n[0].islower()]
-
-
-def meta_model(builder, **kwargs) -> nn.Module:
-    """A model on the meta device: real structure and shapes, no memory, no init cost."""
-    with torch.device("meta"):
-        return builder(**kwargs)
 
 
 def _code(name: str) -> str:
@@ -55,7 +53,11 @@ def _calls(name: str, func: str) -> list[ast.Call]:
 
 
 def macs_without_bias(model: nn.Module, size: int) -> tuple[int, int]:
-    """(multiply-adds of conv and linear layers, bias additions), counted on the meta device."""
+    """(multiply-adds of conv and linear layers, bias additions), counted on the meta device.
+
+    A second route on purpose: a closed form per layer, against which the
+    package's torchinfo-based counts (what the pages print) are asserted.
+    """
     counts = [0, 0]
 
     def hook(mod, inputs, out):
@@ -83,6 +85,13 @@ def test_vgg_constructor_defaults_and_dropout():
     assert params["num_classes"].default == 1000
     assert params["init_weights"].default is True
     assert params["dropout"].default == 0.5
+    assert vgg_facts.constructor_defaults() == {
+        "num_classes": 1000,
+        "init_weights": True,
+        "dropout": 0.5,
+    }
+    model = meta_model(tv_vgg.vgg16, init_weights=False)
+    assert vgg_facts.classifier_dropouts(model) == [0.5, 0.5]
     assert nn.Dropout().p == 0.5  # the old hard-wired nn.Dropout() had the same p
 
 
@@ -96,6 +105,11 @@ def test_vgg_structure_avgpool_and_classifier():
     assert model.classifier[0].in_features == 512 * 7 * 7 == 25088
     # most parameters sit in the classifier, a small share of the arithmetic
     assert complexity.count_params(model.classifier) > 0.8 * complexity.count_params(model)
+    budget = {name: (n, share) for name, _, n, share in vgg_facts.part_budget(model)}
+    assert budget["classifier"][1] > 0.8
+    assert budget["avgpool"] == (0, 0.0)
+    assert budget["total"] == (138357544, 1.0)
+    assert sum(n for name, (n, _) in budget.items() if name != "total") == 138357544
     macs, _ = macs_without_bias(model, 224)
     cls_macs = sum(
         m.in_features * m.out_features for m in model.classifier if isinstance(m, nn.Linear)
@@ -129,6 +143,13 @@ def test_vgg_init_constants_in_the_source():
 def test_vgg_init_measured_on_a_fresh_model():
     torch.manual_seed(0)
     model = tv_vgg.vgg11()
+    stats = vgg_facts.init_stats(model)
+    assert [s.kind for s in stats] == ["Conv2d"] * 8 + ["Linear"] * 3
+    for s in stats:
+        assert abs(s.deviation) < 0.05, s
+        assert s.max_abs_bias == 0.0
+    assert [s.expected_std for s in stats[-3:]] == [0.01] * 3
+    assert stats[0].expected_std == math.sqrt(2 / (64 * 9))
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             expected = math.sqrt(2 / (m.out_channels * 9))
@@ -141,6 +162,12 @@ def test_vgg_init_measured_on_a_fresh_model():
     # PyTorch's own conv default is much smaller than He init (the page's contrast)
     conv = nn.Conv2d(256, 256, 3)
     assert conv.weight.std().item() < 0.5 * math.sqrt(2 / (256 * 9))
+    contrast = vgg_facts.pytorch_default_contrast(256)
+    assert contrast["he_std"] == math.sqrt(2 / (256 * 9))
+    assert contrast["uniform_bound"] == 1 / math.sqrt(256 * 9)
+    # uniform on +-b has std b / sqrt(3)
+    assert abs(contrast["default_std"] / (contrast["uniform_bound"] / math.sqrt(3)) - 1) < 0.02
+    assert contrast["default_std"] < 0.5 * contrast["he_std"]
 
 
 def test_vgg_cfgs_are_the_papers_a_b_d_e():
@@ -174,6 +201,14 @@ def test_vgg_cfgs_are_the_papers_a_b_d_e():
         assert cfg.count("M") == 5  # five halvings: 224 -> 7, 32 -> 1
         assert {type(v) for v in cfg} == {int, str}
         assert {v for v in cfg if isinstance(v, str)} == {"M"}
+    assert vgg_facts.cfg_tokens() == ["'M'", "int"]
+    assert vgg_facts.cfg_table() == [
+        ("A", "vgg11, vgg11_bn", 8, 5, 11),
+        ("B", "vgg13, vgg13_bn", 10, 5, 13),
+        ("D", "vgg16, vgg16_bn", 13, 5, 16),
+        ("E", "vgg19, vgg19_bn", 16, 5, 19),
+    ]
+    assert vgg_facts.kernel_sizes(meta_model(tv_vgg.vgg16, init_weights=False)) == {(3, 3)}
 
 
 @pytest.mark.parametrize("builder", VGG_BUILDERS)
@@ -188,6 +223,7 @@ def test_vgg_builder_uses_the_cfg_its_name_says(builder):
     convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     assert len(convs) + 3 == depth
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.features) is batch_norm
+    assert vgg_facts.builder_cfgs()[builder] == (key, batch_norm)
 
 
 def test_make_layers_vocabulary_has_no_1x1_and_no_lrn():
@@ -225,6 +261,13 @@ def test_vgg_with_weights_skips_init_and_checks_num_classes_first():
     # before any download: this must fail without touching the network
     with tvsource.no_downloads(), pytest.raises(ValueError, match="expected value 1000 but got 10"):
         tv_vgg.vgg16(weights=tv_vgg.VGG16_Weights.IMAGENET1K_V1, num_classes=10)
+    assert "expected value 1000 but got 10" in vgg_facts.weights_with_wrong_classes()
+    cases = vgg_facts.ovewrite_cases()
+    assert [given for given, _ in cases] == [{}, {"num_classes": 1000}, {"num_classes": 10}]
+    assert [outcome for _, outcome in cases[:2]] == ["{'num_classes': 1000}"] * 2
+    assert (
+        cases[2][1].startswith("ValueError: ") and "expected value 1000 but got 10" in cases[2][1]
+    )
 
 
 VGG_META = {  # exact figures of torchvision's metadata quoted by the page's tables
@@ -263,6 +306,14 @@ def test_vgg_weights_meta_matches_the_code():
                     meta["_metrics"]["ImageNet-1K"]["acc@1"],
                 )
     assert seen == VGG_META
+    # the page's table, from the package, says the same
+    checks = vgg_facts.weights_checks()
+    assert len(checks) == 9  # eight IMAGENET1K_V1 and VGG-16's IMAGENET1K_FEATURES
+    for c in checks:
+        assert c.counted == c.num_params, c.weights
+        assert 0 <= c.file_size - c.float32_mib < 0.1, c.weights
+    page = {c.weights: (c.num_params, c.ops, c.acc1) for c in checks if not math.isnan(c.acc1)}
+    assert page == VGG_META
 
 
 def test_vgg16_features_weights_cannot_classify():
@@ -287,6 +338,25 @@ def test_vgg16_ops_is_count_macs_minus_bias_additions():
     assert macs + bias_adds == 15_483_821_032  # what count_macs (torchinfo) reports at 224
 
 
+def test_vgg16_page_reconciliation_agrees_with_the_closed_form():
+    # The page's numbers come from torchinfo's per-layer table; the closed form is the check.
+    torch.manual_seed(0)
+    model = tv_vgg.vgg16(init_weights=False)
+    ops = vgg_facts.ops_reconciliation(model)
+    macs, bias_adds = macs_without_bias(meta_model(tv_vgg.vgg16, init_weights=False), 224)
+    assert ops.macs == 15_483_821_032
+    assert ops.bias_adds == bias_adds
+    assert ops.without_bias == macs
+    assert round(ops.without_bias / 1e9, 3) == ops.ops == 15.470
+    cls_macs = sum(
+        m.in_features * m.out_features for m in model.classifier if isinstance(m, nn.Linear)
+    )
+    cls_bias = sum(m.out_features for m in model.classifier if isinstance(m, nn.Linear))
+    assert ops.classifier_macs == cls_macs + cls_bias
+    assert ops.classifier_macs < 0.01 * ops.macs
+    assert ops.classifier_param_share > 0.8
+
+
 def test_transforms_of_vgg16_weights():
     t = tv_vgg.VGG16_Weights.IMAGENET1K_V1.transforms()
     assert t.resize_size == [256]
@@ -304,6 +374,12 @@ def test_transforms_of_vgg16_weights():
     mean = torch.tensor(t.mean).view(3, 1, 1)
     std = torch.tensor(t.std).view(3, 1, 1)
     assert torch.allclose(out, (ref - mean) / std, atol=1e-5)
+    page = vgg_facts.preprocess_photo(tv_vgg.VGG16_Weights.IMAGENET1K_V1)
+    assert torch.equal(page.photo, photo)
+    assert torch.equal(page.batch[0], out)
+    assert page.channel_means == [round(v, 3) for v in out.mean((1, 2)).tolist()]
+    assert page.channel_stds == [round(v, 3) for v in out.std((1, 2)).tolist()]
+    assert torch.allclose(page.restored, ref.clamp(0, 1), atol=1e-5)
 
 
 def test_adaptive_pool_accepts_32_and_up_and_refuses_31():
@@ -318,6 +394,22 @@ def test_adaptive_pool_accepts_32_and_up_and_refuses_31():
         assert out["classifier.6"].shape == (1, 1000)
     with pytest.raises(RuntimeError, match="Output size is too small"):
         model(torch.empty(1, 3, 31, 31, device="meta"))
+    assert vgg_facts.pool_nodes(model)[4] == "features.30"
+    rows = {row[0]: row[1:] for row in vgg_facts.shapes_by_input(list(expected_last))}
+    assert rows["features.30"] == tuple(f"512 x {s} x {s}" for s in expected_last.values())
+    assert rows["avgpool"] == ("512 x 7 x 7",) * 4
+    assert rows["flatten"] == ("25088",) * 4
+    assert rows["classifier.6"] == ("1000",) * 4
+
+
+def test_smallest_input_runs_for_real_at_32_and_not_at_31():
+    torch.manual_seed(0)
+    small = vgg_facts.smallest_input(tv_vgg.vgg11(init_weights=False).eval())
+    assert small["features_side"] == (1, 1)
+    assert small["cells"] == 49
+    assert small["spread"] == 0.0
+    assert small["min_size"] == (32, 32)
+    assert "Output size is too small" in small["error_at_31"]
 
 
 def test_adaptive_pool_repeats_a_1x1_map():
@@ -362,6 +454,10 @@ def test_pretrained_true_means_the_v1_enum(builder, monkeypatch):
     # old and new file names: the hash digits differ exactly where the file was replaced
     new_file = os.path.basename(expected.url)
     assert (new_file == OLD_FILES[builder]) is (builder not in ("vgg11", "vgg13"))
+    # the page's table agrees with both
+    row = {r[0]: r for r in vgg_facts.legacy_files()}[builder]
+    assert row == (builder, legacy, OLD_FILES[builder], new_file, new_file == OLD_FILES[builder])
+    assert os.path.basename(vgg_facts.OLD_MODEL_URLS[builder]) == OLD_FILES[builder]
 
 
 def test_file_names_carry_a_hash_prefix_checked_only_on_download():
@@ -390,6 +486,9 @@ def test_pretrained_false_warns_and_builds_without_weights():
     messages = [str(w.message) for w in caught]
     assert any("'pretrained' is deprecated since 0.13" in m for m in messages)
     assert any("equivalent to passing `weights=None`" in m for m in messages)
+    page = vgg_facts.pretrained_false_warnings()
+    assert [m.split(": ", 1)[1] for m in page] == messages
+    assert all(m.startswith("UserWarning: ") for m in page)
 
 
 # ======================================================================
@@ -407,6 +506,15 @@ def test_conv_helpers():
     for dilation in (1, 2, 4):
         out = tv_resnet.conv3x3(4, 4, dilation=dilation)(torch.zeros(1, 4, 20, 20))
         assert out.shape == (1, 4, 20, 20)
+    # the page's table: parameters in closed form (no bias), shapes from the stride
+    assert resnet_facts.conv_helper_cases(56) == [
+        ("conv3x3(64, 64)", 1, False, 64 * 64 * 9, "64 x 56 x 56"),
+        ("conv3x3(64, 128, stride=2)", 1, False, 64 * 128 * 9, "128 x 28 x 28"),
+        ("conv3x3(64, 64, dilation=2)", 2, False, 64 * 64 * 9, "64 x 56 x 56"),
+        ("conv3x3(128, 128, groups=32)", 1, False, 128 * 4 * 9, "128 x 56 x 56"),
+        ("conv1x1(64, 256)", 0, False, 64 * 256, "256 x 56 x 56"),
+        ("conv1x1(256, 512, stride=2)", 0, False, 256 * 512, "512 x 28 x 28"),
+    ]
 
 
 def test_expansion_and_block_outputs():
@@ -416,6 +524,12 @@ def test_expansion_and_block_outputs():
     assert tv_resnet.Bottleneck(256, 64)(torch.zeros(1, 256, 8, 8)).shape[1] == 256
     assert "out += identity" in _code("torchvision.models.resnet.BasicBlock")
     assert "out += identity" in _code("torchvision.models.resnet.Bottleneck")
+    basic = 2 * 64 * 64 * 9 + 2 * 2 * 64  # two 3x3 convs, two batch norms
+    bottleneck = 256 * 64 + 64 * 64 * 9 + 64 * 256 + 2 * (64 + 64 + 256)
+    assert resnet_facts.block_outputs() == [
+        ("BasicBlock", 1, 64, 64, 64, basic),
+        ("Bottleneck", 4, 256, 64, 256, bottleneck),
+    ]
 
 
 def test_stride_sits_on_the_3x3_in_bottleneck_and_on_conv1_in_basicblock():
@@ -430,6 +544,13 @@ def test_stride_sits_on_the_3x3_in_bottleneck_and_on_conv1_in_basicblock():
         assert first.conv2.stride == (2, 2) and first.conv1.stride == (1, 1)
         assert first.downsample[0].stride == (2, 2)
     assert "V1.5" in tvsource.source("torchvision.models.resnet.Bottleneck")
+    shapes = meta_shapes(model, resnet_facts.first_block_nodes("layer2"), 224)
+    assert resnet_facts.strides_in_first_block(model, shapes, "layer2") == [
+        ("layer2.0.conv1", "1x1", 1, "128 x 56 x 56"),
+        ("layer2.0.conv2", "3x3", 2, "128 x 28 x 28"),
+        ("layer2.0.conv3", "1x1", 1, "512 x 28 x 28"),
+        ("layer2.0.downsample.0", "1x1", 2, "512 x 28 x 28"),
+    ]
 
 
 def test_v1_block_ignores_three_input_positions_in_four():
@@ -444,6 +565,16 @@ def test_v1_block_ignores_three_input_positions_in_four():
         b(x).sum().backward()
         shares.append((x.grad.abs().sum(1) > 0).float().mean().item())
     assert shares == [1.0, 0.25]
+    # the package's V1 twin is the hand-made one, and the page's measurement agrees
+    v1 = resnet_facts.to_v1(block)
+    assert (v1.conv1.stride, v1.conv2.stride, v1.conv3.stride) == ((2, 2), (1, 1), (1, 1))
+    assert block.conv2.stride == (2, 2)  # the original is left alone
+    page_block = resnet_facts.strided_bottleneck(256, 128)
+    assert not page_block.training
+    assert page_block.downsample[0].stride == (2, 2)
+    assert page_block.downsample[0].out_channels == 512
+    reach = resnet_facts.reach_v15_vs_v1(page_block, (1, 256, 16, 16))
+    assert reach == {"V1.5 (torchvision)": 1.0, "V1 (paper)": 0.25}
 
 
 def test_resnet50_ops_counts_multiply_adds_and_v1_is_cheaper():
@@ -459,6 +590,22 @@ def test_resnet50_ops_counts_multiply_adds_and_v1_is_cheaper():
     macs_v1, _ = macs_without_bias(paper, 224)
     assert macs_v1 < macs_v15
     assert complexity.count_params(paper) == complexity.count_params(model)
+    # The page: torchinfo on the three differing blocks; the closed form above is the check.
+    torch.manual_seed(0)
+    real = tv_resnet.resnet50().eval()
+    shapes = meta_shapes(model, resnet_facts.STAGES, 224)
+    savings = resnet_facts.v1_savings(real, shapes)
+    assert [s.block for s in savings] == ["layer2.0", "layer3.0", "layer4.0"]
+    assert [s.input_shape for s in savings] == [
+        (1, 256, 56, 56),
+        (1, 512, 28, 28),
+        (1, 1024, 14, 14),
+    ]
+    assert sum(s.macs_v15 - s.macs_v1 for s in savings) == macs_v15 - macs_v1
+    gmacs_v15, gmacs_v1 = resnet_facts.resnet50_gmacs(savings)
+    assert gmacs_v15 == 4.089
+    assert gmacs_v1 == pytest.approx(4.089 - (macs_v15 - macs_v1) / 1e9)
+    assert 0.05 < gmacs_v15 / gmacs_v1 - 1 < 0.07  # the page's "6.0% more"
 
 
 def test_stem_and_stages():
@@ -491,6 +638,29 @@ def test_stem_and_stages():
     )
     # ... and none where nothing changes (ResNet-18 layer1)
     assert meta_model(tv_resnet.resnet18).layer1[0].downsample is None
+    assert resnet_facts.stages(model) == [
+        ("layer1", 3, 1, 256, "conv1x1 64->256, stride 1"),
+        ("layer2", 4, 2, 512, "conv1x1 256->512, stride 2"),
+        ("layer3", 6, 2, 1024, "conv1x1 512->1024, stride 2"),
+        ("layer4", 3, 2, 2048, "conv1x1 1024->2048, stride 2"),
+    ]
+    assert resnet_facts.stages(meta_model(tv_resnet.resnet18)) == [
+        ("layer1", 2, 1, 64, "identity"),
+        ("layer2", 2, 2, 128, "conv1x1 64->128, stride 2"),
+        ("layer3", 2, 2, 256, "conv1x1 128->256, stride 2"),
+        ("layer4", 2, 2, 512, "conv1x1 256->512, stride 2"),
+    ]
+    shapes = meta_shapes(model, resnet_facts.STAGE_NODES, 224)
+    assert [shapes[n][1:] for n in resnet_facts.STAGE_NODES] == [
+        (64, 112, 112),
+        (64, 56, 56),
+        (256, 56, 56),
+        (512, 28, 28),
+        (1024, 14, 14),
+        (2048, 7, 7),
+        (2048, 1, 1),
+        (1000,),
+    ]
     assert "if stride != 1 or self.inplanes != planes * block.expansion" in _code(
         "torchvision.models.resnet.ResNet._make_layer"
     )
@@ -513,6 +683,17 @@ def test_resnet_init_leaves_fc_at_pytorch_default():
             assert bool((m.weight == 1).all()) and bool((m.bias == 0).all())
     std = model.layer3[0].conv2.weight.std().item()
     assert abs(std / math.sqrt(2 / (256 * 9)) - 1) < 0.05
+    # the page's numbers, from the package
+    init = resnet_facts.norm_and_fc_init(model)
+    assert init["batch_norms"] == 20 and init["weights_one"] and init["biases_zero"]
+    assert init["bound"] == bound and init["fc_in"] == 512
+    assert 0 < init["fc_max_bias"] <= bound and init["fc_max_weight"] <= bound
+    rows = resnet_facts.conv_init(model, ["conv1", "layer3.0.conv2"])
+    assert [(name, rule) for name, rule, _ in rows] == [
+        ("conv1", math.sqrt(2 / (64 * 49))),
+        ("layer3.0.conv2", math.sqrt(2 / (256 * 9))),
+    ]
+    assert rows[1][2] == std
 
 
 def test_zero_init_residual_makes_shape_keeping_blocks_identities():
@@ -544,6 +725,20 @@ def test_zero_init_residual_makes_shape_keeping_blocks_identities():
             )
     assert gaps[True] == [0.0] * 5
     assert all(g > 0 for g in gaps[False])
+    assert resnet_facts.zero_init_default() is False
+    rows = resnet_facts.zero_init_comparison(torch.randn(4, 3, 32, 32))
+    assert [r[0] for r in rows] == [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
+    changing = {"layer2.0", "layer3.0", "layer4.0"}
+    for name, gap_default, gap_zero, *_ in rows:
+        if name in changing:
+            assert gap_default == gap_zero == "(shape changes)"
+        else:
+            assert gap_zero == "0" and float(gap_default) > 0
+    # with zero init the second block of a stage passes on exactly what the first did
+    by_name = {r[0]: r for r in rows}
+    for i in range(1, 5):
+        assert by_name[f"layer{i}.0"][4] == by_name[f"layer{i}.1"][4]
+        assert by_name[f"layer{i}.0"][3] != by_name[f"layer{i}.1"][3]
     bottleneck_model = meta_model(tv_resnet.resnet50, zero_init_residual=True)
     assert "m.bn3.weight" in _code("torchvision.models.resnet.ResNet.__init__")
     assert isinstance(bottleneck_model.layer1[0].bn3, nn.BatchNorm2d)
@@ -583,6 +778,20 @@ def test_groups_width_and_num_params(builder):
         assert isinstance(model.layer1[0], tv_resnet.BasicBlock)
 
 
+def test_the_pages_groups_table():
+    rows = {row[0]: row for row in resnet_facts.groups_table()}
+    assert set(rows) == set(GROUPS)
+    for builder, (groups, width_per_group, width, num_params) in GROUPS.items():
+        _, blocks, g, wpg, conv_width, conv_groups, counted, meta, equal = rows[builder]
+        # the page quotes the builder's source: wide ResNets write their width as 64 * 2
+        quoted = "64 * 2" if builder.startswith("wide_") else width_per_group
+        assert (g, wpg, conv_width, conv_groups) == (groups, quoted, width, groups)
+        assert counted == meta == num_params and equal is True
+        assert blocks == str(
+            tvsource.literal_calls(f"torchvision.models.resnet.{builder}", "_resnet")[0][1]
+        )
+
+
 def test_replace_stride_with_dilation():
     assert (
         inspect.signature(tv_resnet.ResNet.__init__)
@@ -608,6 +817,14 @@ def test_replace_stride_with_dilation():
     assert len(params) == 1
     with pytest.raises(NotImplementedError, match="Dilation > 1 not supported in BasicBlock"):
         meta_model(tv_resnet.resnet18, replace_stride_with_dilation=[False, False, True])
+    assert "Dilation > 1 not supported in BasicBlock" in resnet_facts.basicblock_dilation_error()
+    runs = resnet_facts.dilation_runs([list(flags) for flags in expected])
+    for run, (side3, side4, dilations) in zip(runs, expected.values(), strict=True):
+        assert run.shapes["layer3"][2:] == (side3, side3)
+        assert run.shapes["layer4"][2:] == (side4, side4)
+        assert run.layer4_dilations == dilations
+        assert run.params == next(iter(params))
+    assert [r.layer4_area // runs[0].layer4_area for r in runs] == [1, 4, 16]
 
 
 V1_V2 = {  # enum -> (acc@1 V1, acc@1 V2)
@@ -641,6 +858,9 @@ def test_v1_v2_same_network_better_recipe():
     n_enums = len([n for n in tv_resnet.__all__ if n.endswith("_Weights")])
     assert len(found) > n_enums / 2  # "most ResNet builders have two sets"
     assert all(v2 - v1 > 3 for v1, v2 in found.values())  # "several points"
+    rows = weight_facts.v1_v2_table()
+    assert {r[0]: (r[1], r[2]) for r in rows} == V1_V2
+    assert all(r[3:] == (True, "256 / 232", "IMAGENET1K_V2") for r in rows)
 
 
 def test_hub_cache_location(monkeypatch):
@@ -670,6 +890,14 @@ def test_weights_load_offline_from_the_cache(tmp_path):
     for k, v in stand_in.items():
         assert torch.equal(model.state_dict()[k], v)
         assert torch.equal(legacy.state_dict()[k], v)
+    # the page's demo, from the package, on the same stand-in
+    cached = weight_facts.load_from_cache(stand_in)
+    assert cached["hub_dir"] == os.path.join("<tmp>", "hub")
+    assert cached["target"] == os.path.join("<tmp>", "hub", "checkpoints", target.name)
+    assert cached["weights_loaded"] is True and cached["pretrained_loaded"] is True
+    assert any("deprecated since 0.13" in w for w in cached["warnings"])
+    assert cached["load_state_dict"] == "<All keys matched successfully>"
+    assert 40 < cached["mib"] < 50  # ResNet-18's 11.7M float32 parameters
 
 
 class _Payload:
@@ -693,3 +921,10 @@ def test_weights_only_refuses_code_and_is_the_default(tmp_path, capsys):
     )
     assert hub_default is False
     assert "weights_only" not in _code("torchvision.models._api.WeightsEnum.get_state_dict")
+    demo = weight_facts.unpickling_demo()
+    assert demo["unsafe_printed"] == "!!! this line was printed by code inside the file !!!"
+    assert "Unsupported global: GLOBAL print" in demo["safe_refused"]
+    assert weight_facts.weights_only_defaults() == {
+        "torch.load": None,
+        "torch.hub.load_state_dict_from_url": False,
+    }

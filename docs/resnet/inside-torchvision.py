@@ -9,24 +9,17 @@
 # code the explanations were written for.
 
 # %%
-import copy
 import inspect
-import math
-import os
-import pickle
-import tempfile
-import warnings
 from pathlib import Path
 
 import torch
 import torchvision
 from IPython.display import display
-from torch import nn
-from torchvision.models import resnet as tv_resnet
-from torchvision.models.feature_extraction import create_feature_extractor
 
 from cnnbook import runinfo, show, tvsource
-from cnnbook.analysis import complexity
+from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text
+from cnnbook.analysis.torchvision_facts import resnet as facts
+from cnnbook.analysis.torchvision_facts import weights as weight_facts
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
 print(runinfo.describe(seed=0))
@@ -55,27 +48,12 @@ tvsource.show("torchvision.models.resnet.conv1x1")
 # applied to a $56 \times 56$ map:
 
 # %%
-cases = [
-    ("conv3x3(64, 64)", tv_resnet.conv3x3(64, 64)),
-    ("conv3x3(64, 128, stride=2)", tv_resnet.conv3x3(64, 128, stride=2)),
-    ("conv3x3(64, 64, dilation=2)", tv_resnet.conv3x3(64, 64, dilation=2)),
-    ("conv3x3(128, 128, groups=32)", tv_resnet.conv3x3(128, 128, groups=32)),
-    ("conv1x1(64, 256)", tv_resnet.conv1x1(64, 256)),
-    ("conv1x1(256, 512, stride=2)", tv_resnet.conv1x1(256, 512, stride=2)),
-]
-rows = []
-for call, conv in cases:
-    out = conv(torch.zeros(1, conv.in_channels, 56, 56))
-    rows.append(
-        (
-            call,
-            conv.padding[0],
-            conv.bias is not None,
-            complexity.count_params(conv),
-            " x ".join(map(str, out.shape[1:])),
-        )
+display(
+    show.table(
+        facts.conv_helper_cases(56),
+        ["call", "padding", "bias", "parameters", "output (56x56 input)"],
     )
-display(show.table(rows, ["call", "padding", "bias", "parameters", "output (56x56 input)"]))
+)
 
 # %% [markdown]
 # ## `BasicBlock` and `Bottleneck`
@@ -98,15 +76,11 @@ tvsource.show("torchvision.models.resnet.BasicBlock")
 tvsource.show("torchvision.models.resnet.Bottleneck")
 
 # %%
-rows = []
-for block, inplanes in ((tv_resnet.BasicBlock, 64), (tv_resnet.Bottleneck, 256)):
-    b = block(inplanes, 64)
-    out = b(torch.zeros(1, inplanes, 56, 56))
-    rows.append(
-        (block.__name__, block.expansion, inplanes, 64, out.shape[1], complexity.count_params(b))
-    )
 display(
-    show.table(rows, ["block", "expansion", "inplanes", "planes", "output channels", "parameters"])
+    show.table(
+        facts.block_outputs(),
+        ["block", "expansion", "inplanes", "planes", "output channels", "parameters"],
+    )
 )
 
 # %% [markdown]
@@ -126,19 +100,15 @@ display(
 # %%
 torch.manual_seed(0)
 r50 = torchvision.models.resnet50().eval()  # built once, reused below
-with torch.device("meta"):
-    r50_twin = torchvision.models.resnet50()
-stage_nodes = ["conv1", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"]
-block_nodes = ["layer2.0.conv1", "layer2.0.conv2", "layer2.0.conv3", "layer2.0.downsample.0"]
-feats = create_feature_extractor(r50_twin, return_nodes=stage_nodes + block_nodes)(
-    torch.empty(1, 3, 224, 224, device="meta")
+r50_twin = meta_model(torchvision.models.resnet50)
+shapes = meta_shapes(r50_twin, facts.STAGE_NODES + facts.first_block_nodes("layer2"), 224)
+display(
+    show.table(
+        facts.strides_in_first_block(r50, shapes, "layer2"),
+        ["layer", "kernel", "stride", "output"],
+        "ResNet-50, layer2.0",
+    )
 )
-rows = []
-for node in block_nodes:
-    conv = r50.get_submodule(node)
-    rows.append((node, f"{conv.kernel_size[0]}x{conv.kernel_size[1]}", conv.stride[0]))
-    rows[-1] += (" x ".join(map(str, feats[node].shape[1:])),)
-display(show.table(rows, ["layer", "kernel", "stride", "output"], "ResNet-50, layer2.0"))
 print(runinfo.describe(seed=0))
 
 # %% [markdown]
@@ -150,24 +120,15 @@ print(runinfo.describe(seed=0))
 
 
 # %%
-def v1(block: nn.Module) -> nn.Module:
-    """The paper's placement: stride on conv1 (1x1) instead of conv2 (3x3)."""
-    block = copy.deepcopy(block)
-    stride = block.conv2.stride
-    block.conv1.stride, block.conv2.stride = stride, (1, 1)
-    return block
-
-
 torch.manual_seed(0)
-down = nn.Sequential(tv_resnet.conv1x1(256, 512, stride=2), nn.BatchNorm2d(512))
-v15_block = tv_resnet.Bottleneck(256, 128, stride=2, downsample=down).eval()
-rows = []
-for label, block in (("V1.5 (torchvision)", v15_block), ("V1 (paper)", v1(v15_block))):
-    x = torch.randn(1, 256, 16, 16, requires_grad=True)
-    block(x).sum().backward()
-    seen = (x.grad.abs().sum(1) > 0).float().mean().item()
-    rows.append((label, f"{seen:.0%}"))
-display(show.table(rows, ["block", "input positions that reach the output"]))
+v15_block = facts.strided_bottleneck(256, 128)  # V1.5; facts.to_v1 moves its stride to conv1
+reach = facts.reach_v15_vs_v1(v15_block, (1, 256, 16, 16))
+display(
+    show.table(
+        [(label, f"{share:.0%}") for label, share in reach.items()],
+        ["block", "input positions that reach the output"],
+    )
+)
 
 # %% [markdown]
 # The price is arithmetic: the $3 \times 3$ now runs at the higher resolution.
@@ -180,28 +141,33 @@ display(show.table(rows, ["block", "input positions that reach the output"]))
 # savings measured here:
 
 # %%
-rows, saved = [], 0
-for previous, name in (("layer1", "layer2"), ("layer2", "layer3"), ("layer3", "layer4")):
-    block = getattr(r50, name)[0]
-    size = tuple(feats[previous].shape)  # the block's input is the previous stage's output
-    m15 = complexity.count_macs(block, size)
-    m1 = complexity.count_macs(v1(block), size)
-    saved += m15 - m1
-    rows.append((f"{name}.0", " x ".join(map(str, size[1:])), m15, m1, f"{m15 / m1 - 1:+.1%}"))
-display(show.table(rows, ["block", "input", "MACs V1.5", "MACs V1", "V1.5 vs V1"]))
-
-macs_v15 = tv_resnet.ResNet50_Weights.IMAGENET1K_V2.meta["_ops"] * 1e9
-macs_v1 = macs_v15 - saved
+savings = facts.v1_savings(r50, shapes)
 display(
     show.table(
         [
-            ("V1.5, stride on the 3x3 (torchvision's _ops)", f"{macs_v15 / 1e9:.3f}"),
-            ("V1, stride on the 1x1 (paper): _ops minus the savings", f"{macs_v1 / 1e9:.3f}"),
+            (
+                s.block,
+                shape_text(s.input_shape),
+                s.macs_v15,
+                s.macs_v1,
+                f"{s.macs_v15 / s.macs_v1 - 1:+.1%}",
+            )
+            for s in savings
+        ],
+        ["block", "input", "MACs V1.5", "MACs V1", "V1.5 vs V1"],
+    )
+)
+gmacs_v15, gmacs_v1 = facts.resnet50_gmacs(savings)
+display(
+    show.table(
+        [
+            ("V1.5, stride on the 3x3 (torchvision's _ops)", f"{gmacs_v15:.3f}"),
+            ("V1, stride on the 1x1 (paper): _ops minus the savings", f"{gmacs_v1:.3f}"),
         ],
         ["ResNet-50, 224x224", "GMACs"],
     )
 )
-print(f"V1.5 costs {macs_v15 / macs_v1 - 1:.1%} more multiply-adds than V1.")
+print(f"V1.5 costs {gmacs_v15 / gmacs_v1 - 1:.1%} more multiply-adds than V1.")
 print(runinfo.describe(seed=0))
 
 # %% [markdown]
@@ -232,41 +198,11 @@ tvsource.show("torchvision.models.resnet.ResNet._forward_impl")
 
 
 # %%
-def stages(model: nn.Module) -> list[tuple]:
-    rows = []
-    for name in ("layer1", "layer2", "layer3", "layer4"):
-        stage = getattr(model, name)
-        first = stage[0]
-        conv = first.conv2 if isinstance(first, tv_resnet.Bottleneck) else first.conv1
-        ds = first.downsample
-        shortcut = (
-            f"conv1x1 {ds[0].in_channels}->{ds[0].out_channels}, stride {ds[0].stride[0]}"
-            if ds is not None
-            else "identity"
-        )
-        out_ch = (
-            stage[-1].bn3.num_features if hasattr(stage[-1], "bn3") else stage[-1].bn2.num_features
-        )
-        rows.append((name, len(stage), conv.stride[0], out_ch, shortcut))
-    return rows
-
-
 torch.manual_seed(0)
 r18 = torchvision.models.resnet18().eval()
+headers = ["stage", "blocks", "stride of first block", "output channels", "first block's shortcut"]
 for label, model in (("ResNet-18", r18), ("ResNet-50", r50)):
-    display(
-        show.table(
-            stages(model),
-            [
-                "stage",
-                "blocks",
-                "stride of first block",
-                "output channels",
-                "first block's shortcut",
-            ],
-            label,
-        )
-    )
+    display(show.table(facts.stages(model), headers, label))
 
 # %% [markdown]
 # ### Initialisation
@@ -277,22 +213,18 @@ for label, model in (("ResNet-18", r18), ("ResNet-50", r50)):
 # $\pm 1/\sqrt{\text{fan-in}}$. Measured on the ResNet-50 above:
 
 # %%
-rows = []
-for name in ("conv1", "layer1.0.conv1", "layer3.0.conv2", "layer4.2.conv3"):
-    conv = r50.get_submodule(name)
-    fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
-    rows.append((name, f"{math.sqrt(2 / fan_out):.5f}", f"{conv.weight.std().item():.5f}"))
+names = ["conv1", "layer1.0.conv1", "layer3.0.conv2", "layer4.2.conv3"]
+rows = [(name, f"{rule:.5f}", f"{std:.5f}") for name, rule, std in facts.conv_init(r50, names)]
 display(show.table(rows, ["conv", "sqrt(2 / fan_out)", "measured std"]))
-bns = [m for m in r50.modules() if isinstance(m, nn.BatchNorm2d)]
+init = facts.norm_and_fc_init(r50)
 print(
-    f"{len(bns)} BatchNorm2d layers; all weights 1: {all(bool((m.weight == 1).all()) for m in bns)}; "
-    f"all biases 0: {all(bool((m.bias == 0).all()) for m in bns)}"
+    f"{init['batch_norms']} BatchNorm2d layers; all weights 1: {init['weights_one']}; "
+    f"all biases 0: {init['biases_zero']}"
 )
-bound = 1 / math.sqrt(r50.fc.in_features)
 print(
-    f"fc: largest |weight| {r50.fc.weight.abs().max().item():.5f}, largest |bias| "
-    f"{r50.fc.bias.abs().max().item():.5f}, PyTorch's default bound 1/sqrt({r50.fc.in_features}) "
-    f"= {bound:.5f}"
+    f"fc: largest |weight| {init['fc_max_weight']:.5f}, largest |bias| "
+    f"{init['fc_max_bias']:.5f}, PyTorch's default bound 1/sqrt({init['fc_in']}) "
+    f"= {init['bound']:.5f}"
 )
 print(runinfo.describe(seed=0))
 
@@ -309,46 +241,11 @@ print(runinfo.describe(seed=0))
 # standard deviation of the activations it passes on.
 
 # %%
-signature = inspect.signature(tv_resnet.ResNet.__init__)
-print("zero_init_residual default:", signature.parameters["zero_init_residual"].default)
-
-
-def block_stats(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[float | None, float]]:
-    stats, handles = {}, []
-    for name, module in model.named_modules():
-        if isinstance(module, tv_resnet.BasicBlock):
-
-            def hook(mod, inputs, output, name=name):
-                inp = inputs[0]
-                gap = (output - inp).abs().max().item() if output.shape == inp.shape else None
-                stats[name] = (gap, output.std().item())
-
-            handles.append(module.register_forward_hook(hook))
-    with torch.no_grad():
-        model(x)
-    for h in handles:
-        h.remove()
-    return stats
-
-
+print("zero_init_residual default:", facts.zero_init_default())
 x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-torch.manual_seed(0)
-r18_zero = torchvision.models.resnet18(zero_init_residual=True).eval()
-default_stats, zero_stats = block_stats(r18, x), block_stats(r18_zero, x)
-
-
-def fmt(v):
-    return "(shape changes)" if v is None else f"{v:.4g}"
-
-
-rows = [
-    (name, fmt(default_stats[name][0]), fmt(zero_stats[name][0]))
-    + (f"{default_stats[name][1]:.3f}", f"{zero_stats[name][1]:.3f}")
-    for name in default_stats
-]
 display(
     show.table(
-        rows,
+        facts.zero_init_comparison(x),
         [
             "block",
             "max |out - in|, default",
@@ -390,44 +287,9 @@ tvsource.show("torchvision.models.resnet.wide_resnet50_2")
 # memory) against the `num_params` in its weights' metadata:
 
 # %%
-rows = []
-for builder_name in [n for n in tv_resnet.__all__ if n[0].islower()]:
-    call = tvsource.literal_calls(f"torchvision.models.resnet.{builder_name}", "_resnet")[0]
-    if call[0] != "Bottleneck":
-        continue
-    set_args = dict(
-        c[1:3]
-        for c in tvsource.literal_calls(
-            f"torchvision.models.resnet.{builder_name}", "_ovewrite_named_param"
-        )
-        if c[1] in ("groups", "width_per_group")
-    )
-    with torch.device("meta"):
-        net = getattr(tv_resnet, builder_name)()
-    enum = getattr(
-        tv_resnet,
-        tvsource.legacy_default(f"torchvision.models.resnet.{builder_name}")["pretrained"].split(
-            "."
-        )[0],
-    )
-    counted = complexity.count_params(net)
-    conv2 = net.layer1[0].conv2
-    rows.append(
-        (
-            builder_name,
-            str(call[1]),
-            set_args.get("groups", 1),
-            set_args.get("width_per_group", 64),
-            conv2.in_channels,
-            conv2.groups,
-            counted,
-            enum.DEFAULT.meta["num_params"],
-            counted == enum.DEFAULT.meta["num_params"],
-        )
-    )
 display(
     show.table(
-        rows,
+        facts.groups_table(),
         [
             "builder",
             "blocks",
@@ -454,30 +316,21 @@ display(
 # from a `meta`-device ResNet-50 for three settings:
 
 # %%
-settings = [[False, False, False], [False, False, True], [False, True, True]]
-rows, params, areas = [], [], []
-for flags in settings:
-    with torch.device("meta"):
-        net = torchvision.models.resnet50(replace_stride_with_dilation=flags)
-    out = create_feature_extractor(net, return_nodes=["layer1", "layer2", "layer3", "layer4"])(
-        torch.empty(1, 3, 224, 224, device="meta")
-    )
-    dilations = [b.conv2.dilation[0] for b in net.layer4]
-    rows.append(
-        (str(flags), *(" x ".join(map(str, t.shape[1:])) for t in out.values()), str(dilations))
-    )
-    params.append(complexity.count_params(net))
-    areas.append(out["layer4"].shape[2] * out["layer4"].shape[3])
+runs = facts.dilation_runs([[False, False, False], [False, False, True], [False, True, True]])
+rows = [
+    (str(r.flags), *(shape_text(r.shapes[s]) for s in facts.STAGES), str(r.layer4_dilations))
+    for r in runs
+]
 display(
     show.table(rows, ["flags", "layer1", "layer2", "layer3", "layer4", "layer4 conv2 dilations"])
 )
-print("parameters in the three settings:", params)
-print("layer4 computes on", [a // areas[0] for a in areas], "times the area of the plain network")
-try:
-    with torch.device("meta"):
-        torchvision.models.resnet18(replace_stride_with_dilation=[False, False, True])
-except NotImplementedError as err:
-    print("resnet18 with dilation: NotImplementedError:", err)
+print("parameters in the three settings:", [r.params for r in runs])
+print(
+    "layer4 computes on",
+    [r.layer4_area // runs[0].layer4_area for r in runs],
+    "times the area of the plain network",
+)
+print("resnet18 with dilation: NotImplementedError:", facts.basicblock_dilation_error())
 print(runinfo.describe(seed=0))
 
 # %% [markdown]
@@ -498,25 +351,9 @@ print(runinfo.describe(seed=0))
 tvsource.show("torchvision.models.resnet.ResNet50_Weights")
 
 # %%
-rows = []
-for enum_name in [n for n in tv_resnet.__all__ if n.endswith("_Weights")]:
-    enum = getattr(tv_resnet, enum_name)
-    if "IMAGENET1K_V2" not in enum.__members__:
-        continue
-    w1, w2 = enum.IMAGENET1K_V1, enum.IMAGENET1K_V2
-    a1 = w1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
-    a2 = w2.meta["_metrics"]["ImageNet-1K"]["acc@1"]
-    rows.append(
-        (
-            enum_name,
-            a1,
-            a2,
-            f"{a2 - a1:+.3f}",
-            w1.meta["num_params"] == w2.meta["num_params"],
-            f"{w1.transforms().resize_size[0]} / {w2.transforms().resize_size[0]}",
-            str(enum.DEFAULT).split(".")[1],
-        )
-    )
+rows = [
+    (name, a1, a2, f"{a2 - a1:+.3f}", *rest) for name, a1, a2, *rest in weight_facts.v1_v2_table()
+]
 display(
     show.table(
         rows,
@@ -562,33 +399,16 @@ tvsource.show("torch.hub.load_state_dict_from_url")
 # `pretrained=True` takes the same path.
 
 # %%
-home = Path.home()
-print("hub directory here:", torch.hub.get_dir().replace(str(home), "~"))
-weights = tv_resnet.ResNet18_Weights.IMAGENET1K_V1
-file_name = os.path.basename(weights.url)
+print("hub directory here:", torch.hub.get_dir().replace(str(Path.home()), "~"))
 stand_in = r18.state_dict()  # random weights, standing in for the real file
-with tempfile.TemporaryDirectory() as tmp, tvsource.torch_home(tmp), tvsource.no_downloads():
-    print("hub directory with TORCH_HOME=<tmp>:", torch.hub.get_dir().replace(tmp, "<tmp>"))
-    target = Path(torch.hub.get_dir()) / "checkpoints" / file_name
-    target.parent.mkdir(parents=True)
-    torch.save(stand_in, target)
-    print("saved", str(target).replace(tmp, "<tmp>"), f"({target.stat().st_size / 2**20:.1f} MiB)")
-
-    loaded = torchvision.models.resnet18(weights=weights)
-    same = all(torch.equal(loaded.state_dict()[k], v) for k, v in stand_in.items())
-    print("resnet18(weights=IMAGENET1K_V1) loaded the local file:", same)
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        legacy = torchvision.models.resnet18(pretrained=True)
-    same = all(torch.equal(legacy.state_dict()[k], v) for k, v in stand_in.items())
-    print("resnet18(pretrained=True) loaded the same file:", same)
-    for w in caught:
-        print(f"  {w.category.__name__}: {w.message}")
-
-    sd = torch.load(target, map_location="cpu", weights_only=True)
-    fresh = torchvision.models.resnet18()
-    print("torch.load(..., weights_only=True) + load_state_dict:", fresh.load_state_dict(sd))
+cached = weight_facts.load_from_cache(stand_in)
+print("hub directory with TORCH_HOME=<tmp>:", cached["hub_dir"])
+print("saved", cached["target"], f"({cached['mib']:.1f} MiB)")
+print("resnet18(weights=IMAGENET1K_V1) loaded the local file:", cached["weights_loaded"])
+print("resnet18(pretrained=True) loaded the same file:", cached["pretrained_loaded"])
+for warning in cached["warnings"]:
+    print(f"  {warning}")
+print("torch.load(..., weights_only=True) + load_state_dict:", cached["load_state_dict"])
 
 # %% [markdown]
 # ## Why `weights_only=True`
@@ -604,30 +424,11 @@ with tempfile.TemporaryDirectory() as tmp, tvsource.torch_home(tmp), tvsource.no
 
 
 # %%
-class Payload:
-    def __reduce__(self):
-        return (print, ("!!! this line was printed by code inside the file !!!",))
-
-
-with tempfile.TemporaryDirectory() as tmp:
-    path = Path(tmp) / "payload.pth"
-    torch.save({"weight": torch.zeros(2), "extra": Payload()}, path)
-    print("torch.load(weights_only=False):")
-    torch.load(path, weights_only=False)
-    print("torch.load(weights_only=True):")
-    try:
-        torch.load(path, weights_only=True)
-    except pickle.UnpicklingError as err:
-        reason = [line for line in str(err).splitlines() if "GLOBAL" in line]
-        print("  refused:", (reason or str(err).splitlines())[0].strip())
-
-defaults = {
-    "torch.load": inspect.signature(torch.load).parameters["weights_only"].default,
-    "torch.hub.load_state_dict_from_url": inspect.signature(torch.hub.load_state_dict_from_url)
-    .parameters["weights_only"]
-    .default,
-}
-print("weights_only defaults:", defaults)
+print(inspect.getsource(weight_facts.Payload))
+demo = weight_facts.unpickling_demo()  # saves a weight and a Payload(), loads it both ways
+print("torch.load(weights_only=False) printed:", demo["unsafe_printed"])
+print("torch.load(weights_only=True) refused:", demo["safe_refused"])
+print("weights_only defaults:", weight_facts.weights_only_defaults())
 
 # %% [markdown]
 # `torch.load`'s default `None` means `True` in current PyTorch, but
@@ -643,7 +444,7 @@ print("weights_only defaults:", defaults)
 # page:
 
 # %%
-rows = [(node, " x ".join(map(str, feats[node].shape[1:]))) for node in stage_nodes]
+rows = [(node, shape_text(shapes[node])) for node in facts.STAGE_NODES]
 display(show.table(rows, ["node", "output"], "ResNet-50, 224x224 input"))
 print(runinfo.describe(seed=0))
 

@@ -10,22 +10,13 @@
 # explanations describe, and says so if it is not.
 
 # %%
-import inspect
-import math
-import warnings
-
 import matplotlib.pyplot as plt
 import torch
 import torchvision
 from IPython.display import display
-from skimage import data as skdata
-from torch import nn
-from torchvision.models import vgg as tv_vgg
-from torchvision.models._utils import _ovewrite_named_param
-from torchvision.models.feature_extraction import create_feature_extractor
 
 from cnnbook import runinfo, show, tvsource
-from cnnbook.analysis import complexity
+from cnnbook.analysis.torchvision_facts import vgg as facts
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
 print(runinfo.describe(seed=0))
@@ -54,30 +45,14 @@ tvsource.show("torchvision.models.vgg.VGG.__init__")
 # VGG-16 (configuration D):
 
 # %%
-defaults = {
-    k: v.default
-    for k, v in inspect.signature(tv_vgg.VGG.__init__).parameters.items()
-    if v.default is not inspect.Parameter.empty
-}
-print("VGG.__init__ defaults:", defaults)
+print("VGG.__init__ defaults:", facts.constructor_defaults())
 
 torch.manual_seed(0)
 model = torchvision.models.vgg16()  # built once; every experiment below reuses it
 model.eval()
-total = complexity.count_params(model)
-rows = [
-    (
-        name,
-        type(part).__name__,
-        complexity.count_params(part),
-        f"{complexity.count_params(part) / total:.1%}",
-    )
-    for name, part in model.named_children()
-]
-rows.append(("total", "", total, "100%"))
+rows = [(name, kind, n, f"{share:.1%}") for name, kind, n, share in facts.part_budget(model)]
 display(show.table(rows, ["attribute", "type", "parameters", "share"], "VGG-16 by part"))
-dropouts = [m.p for m in model.classifier if isinstance(m, nn.Dropout)]
-print("dropout probabilities in the classifier:", dropouts)
+print("dropout probabilities in the classifier:", facts.classifier_dropouts(model))
 print(runinfo.describe(seed=0))
 
 # %% [markdown]
@@ -110,27 +85,18 @@ tvsource.show("torchvision.models.vgg.VGG.forward")
 # Measured on the VGG-16 built above, against what the formula predicts:
 
 # %%
-rows = []
-for name, m in model.named_modules():
-    if isinstance(m, nn.Conv2d):
-        fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-        expected = math.sqrt(2.0 / fan_out)
-    elif isinstance(m, nn.Linear):
-        expected = 0.01
-    else:
-        continue
-    w = m.weight.detach()
-    rows.append(
-        (
-            name,
-            type(m).__name__,
-            f"{w.mean().item():+.1e}",
-            f"{expected:.5f}",
-            f"{w.std().item():.5f}",
-            f"{(w.std().item() / expected - 1):+.2%}",
-            f"{m.bias.detach().abs().max().item():.1f}",
-        )
+rows = [
+    (
+        s.layer,
+        s.kind,
+        f"{s.mean:+.1e}",
+        f"{s.expected_std:.5f}",
+        f"{s.std:.5f}",
+        f"{s.deviation:+.2%}",
+        f"{s.max_abs_bias:.1f}",
     )
+    for s in facts.init_stats(model)
+]
 display(
     show.table(
         rows,
@@ -138,12 +104,11 @@ display(
         "Weights of a fresh torchvision VGG-16",
     )
 )
-default_conv = nn.Conv2d(256, 256, 3)
-fan_in = 256 * 9
+contrast = facts.pytorch_default_contrast(256)
 print(
     f"For contrast, PyTorch's own default for a 256->256 3x3 convolution has std "
-    f"{default_conv.weight.std().item():.5f} (uniform with bound 1/sqrt(fan_in) = "
-    f"{1 / math.sqrt(fan_in):.5f}), against VGG's {math.sqrt(2 / fan_in):.5f}."
+    f"{contrast['default_std']:.5f} (uniform with bound 1/sqrt(fan_in) = "
+    f"{contrast['uniform_bound']:.5f}), against VGG's {contrast['he_std']:.5f}."
 )
 print(runinfo.describe(seed=0))
 
@@ -170,20 +135,14 @@ tvsource.show("torchvision.models.vgg.cfgs")
 # `_vgg(<letter>, <batch_norm>, ...)`):
 
 # %%
-builders = [n for n in tv_vgg.__all__ if n.startswith("vgg")]
-uses = {b: tvsource.literal_calls(f"torchvision.models.vgg.{b}", "_vgg")[0][:2] for b in builders}
-rows = []
-for key, cfg in tv_vgg.cfgs.items():
-    convs = sum(1 for v in cfg if v != "M")
-    users = ", ".join(b for b, (k, _) in uses.items() if k == key)
-    rows.append((key, users, convs, cfg.count("M"), convs + 3))
 display(
-    show.table(rows, ["cfg", "builders", "conv layers", "max-pools", "weight layers (conv + 3 FC)"])
+    show.table(
+        facts.cfg_table(),
+        ["cfg", "builders", "conv layers", "max-pools", "weight layers (conv + 3 FC)"],
+    )
 )
-tokens = {type(v).__name__ if v != "M" else "'M'" for cfg in tv_vgg.cfgs.values() for v in cfg}
-print("configurations present:", sorted(tv_vgg.cfgs), "- token kinds:", sorted(tokens))
-kernels = {m.kernel_size for m in model.features if isinstance(m, nn.Conv2d)}
-print("kernel sizes make_layers produced for VGG-16:", kernels)
+print("configurations present:", sorted(facts.tv_vgg.cfgs), "- token kinds:", facts.cfg_tokens())
+print("kernel sizes make_layers produced for VGG-16:", facts.kernel_sizes(model))
 
 # %% [markdown]
 # The paper has six configurations; torchvision ships four. The missing two
@@ -213,13 +172,8 @@ tvsource.show("torchvision.models._utils._ovewrite_named_param")
 # case, run:
 
 # %%
-for given in ({}, {"num_classes": 1000}, {"num_classes": 10}):
-    kwargs = dict(given)
-    try:
-        _ovewrite_named_param(kwargs, "num_classes", 1000)
-        print(f"{given!s:22} -> {kwargs}")
-    except ValueError as err:
-        print(f"{given!s:22} -> ValueError: {err}")
+for given, outcome in facts.ovewrite_cases():
+    print(f"{given!s:22} -> {outcome}")
 
 # %% [markdown]
 # The check runs *before* anything is downloaded, so asking for ImageNet
@@ -227,11 +181,7 @@ for given in ({}, {"num_classes": 1000}, {"num_classes": 10}):
 # download attempt into an error, so this cell provably stays offline.)
 
 # %%
-with tvsource.no_downloads():
-    try:
-        torchvision.models.vgg16(weights=tv_vgg.VGG16_Weights.IMAGENET1K_V1, num_classes=10)
-    except ValueError as err:
-        print("ValueError:", err)
+print("ValueError:", facts.weights_with_wrong_classes())
 
 # %% [markdown]
 # To fine-tune on 10 classes, load the 1000-class weights first and then
@@ -254,26 +204,19 @@ tvsource.show("torchvision.models.vgg.VGG16_Weights")
 # which allocates no memory and so costs nothing):
 
 # %%
-rows = []
-for cls_name in [n for n in tv_vgg.__all__ if n.endswith("_Weights")]:
-    enum = getattr(tv_vgg, cls_name)
-    builder = getattr(tv_vgg, cls_name.removesuffix("_Weights").lower())
-    with torch.device("meta"):
-        counted = complexity.count_params(builder(init_weights=False))
-    for w in enum:
-        meta = w.meta
-        rows.append(
-            (
-                str(w),
-                meta["num_params"],
-                counted,
-                counted == meta["num_params"],
-                f"{meta['num_params'] * 4 / 2**20:.3f}",
-                meta["_file_size"],
-                meta["_ops"],
-                meta["_metrics"]["ImageNet-1K"]["acc@1"],
-            )
-        )
+rows = [
+    (
+        c.weights,
+        c.num_params,
+        c.counted,
+        c.counted == c.num_params,
+        f"{c.float32_mib:.3f}",
+        c.file_size,
+        c.ops,
+        c.acc1,
+    )
+    for c in facts.weights_checks()
+]
 display(
     show.table(
         rows,
@@ -303,27 +246,18 @@ display(
 # separately from the same per-layer table:
 
 # %%
-costs = complexity.layer_costs(model, (1, 3, 224, 224))
-macs = sum(c.macs for c in costs)
-bias_adds = 0
-modules = dict(model.named_modules())
-for c in costs:
-    layer = modules.get(c.name)
-    if isinstance(layer, (nn.Conv2d, nn.Linear)) and layer.bias is not None:
-        bias_adds += math.prod(c.output_shape[1:])
-ops = tv_vgg.VGG16_Weights.IMAGENET1K_V1.meta["_ops"]
-classifier_macs = sum(c.macs for c in costs if c.name.startswith("classifier"))
+ops = facts.ops_reconciliation(model, facts.tv_vgg.VGG16_Weights.IMAGENET1K_V1)
 print(
-    f"the classifier holds {complexity.count_params(model.classifier) / total:.1%} of the "
-    f"parameters but does {classifier_macs / macs:.2%} of the multiply-adds"
+    f"the classifier holds {ops.classifier_param_share:.1%} of the "
+    f"parameters but does {ops.classifier_macs / ops.macs:.2%} of the multiply-adds"
 )
 display(
     show.table(
         [
-            ("count_macs (torchinfo)", macs, f"{macs / 1e9:.3f}"),
-            ("bias additions in it", bias_adds, f"{bias_adds / 1e9:.3f}"),
-            ("multiply-adds without bias", macs - bias_adds, f"{(macs - bias_adds) / 1e9:.3f}"),
-            ("torchvision _ops", "", f"{ops:.3f}"),
+            ("count_macs (torchinfo)", ops.macs, f"{ops.macs / 1e9:.3f}"),
+            ("bias additions in it", ops.bias_adds, f"{ops.bias_adds / 1e9:.3f}"),
+            ("multiply-adds without bias", ops.without_bias, f"{ops.without_bias / 1e9:.3f}"),
+            ("torchvision _ops", "", f"{ops.ops:.3f}"),
         ],
         ["quantity", "count", "billions"],
         "VGG-16, one 224x224 image",
@@ -341,23 +275,20 @@ print(runinfo.describe(seed=0))
 tvsource.show("torchvision.transforms._presets.ImageClassification.forward")
 
 # %%
-preprocess = tv_vgg.VGG16_Weights.IMAGENET1K_V1.transforms()
-print(preprocess)
-photo = torch.from_numpy(skdata.chelsea()).permute(2, 0, 1)  # HWC uint8 -> CHW
-batch = preprocess(photo).unsqueeze(0)
-print(f"input: {tuple(photo.shape)} {photo.dtype}  ->  output: {tuple(batch.shape)} {batch.dtype}")
+print(facts.tv_vgg.VGG16_Weights.IMAGENET1K_V1.transforms())
+pre = facts.preprocess_photo(facts.tv_vgg.VGG16_Weights.IMAGENET1K_V1)
 print(
-    "per-channel mean after normalisation:", [round(v, 3) for v in batch.mean((0, 2, 3)).tolist()]
+    f"input: {tuple(pre.photo.shape)} {pre.photo.dtype}  ->  "
+    f"output: {tuple(pre.batch.shape)} {pre.batch.dtype}"
 )
-print("per-channel std after normalisation: ", [round(v, 3) for v in batch.std((0, 2, 3)).tolist()])
+print("per-channel mean after normalisation:", pre.channel_means)
+print("per-channel std after normalisation: ", pre.channel_stds)
 
-mean = torch.tensor(preprocess.mean).view(3, 1, 1)
-std = torch.tensor(preprocess.std).view(3, 1, 1)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=90)
-axes[0].imshow(photo.permute(1, 2, 0))
-axes[0].set_title(f"skimage chelsea {tuple(photo.shape[1:])}")
-axes[1].imshow((batch[0] * std + mean).clamp(0, 1).permute(1, 2, 0))
-axes[1].set_title(f"after transforms() {tuple(batch.shape[2:])} (un-normalised)")
+axes[0].imshow(pre.photo.permute(1, 2, 0))
+axes[0].set_title(f"skimage chelsea {tuple(pre.photo.shape[1:])}")
+axes[1].imshow(pre.restored.permute(1, 2, 0))
+axes[1].set_title(f"after transforms() {tuple(pre.batch.shape[2:])} (un-normalised)")
 for ax in axes:
     ax.axis("off")
 plt.tight_layout()
@@ -388,33 +319,17 @@ plt.show()
 # the $32 \times 32$ case then runs for real on the VGG-16 above.
 
 # %%
-with torch.device("meta"):
-    twin = torchvision.models.vgg16(init_weights=False)
-pools = [f"features.{i}" for i, m in enumerate(twin.features) if isinstance(m, nn.MaxPool2d)]
-nodes = [*pools, "avgpool", "flatten", "classifier.6"]
-twin_extractor = create_feature_extractor(twin, return_nodes=nodes)
 sizes = [32, 64, 224, 320]
-shapes = {s: twin_extractor(torch.empty(1, 3, s, s, device="meta")) for s in sizes}
-rows = [(node, *(" x ".join(map(str, shapes[s][node].shape[1:])) for s in sizes)) for node in nodes]
-display(show.table(rows, ["node", *(f"input {s}x{s}" for s in sizes)]))
+display(show.table(facts.shapes_by_input(sizes), ["node", *(f"input {s}x{s}" for s in sizes)]))
 
-with torch.no_grad():
-    real = create_feature_extractor(model, return_nodes=[pools[-1], "avgpool"])(
-        torch.randn(1, 3, 32, 32)
-    )
-at32 = real["avgpool"]
-spread = (at32 - at32[..., :1, :1]).abs().max().item()
+small = facts.smallest_input(model)
 print(
-    f"real forward at 32x32: features give {tuple(real[pools[-1]].shape[2:])}; avgpool "
-    f"repeats that value in all {at32.shape[2] * at32.shape[3]} cells (largest difference "
-    f"between cells: {spread})"
+    f"real forward at 32x32: features give {small['features_side']}; avgpool "
+    f"repeats that value in all {small['cells']} cells (largest difference "
+    f"between cells: {small['spread']})"
 )
-print("min_size in the weights' meta:", tv_vgg.VGG16_Weights.IMAGENET1K_V1.meta["min_size"])
-try:
-    with torch.no_grad():
-        model(torch.randn(1, 3, 31, 31))
-except RuntimeError as err:
-    print("31x31 input:", str(err).splitlines()[0])
+print("min_size in the weights' meta:", small["min_size"])
+print("31x31 input:", small["error_at_31"])
 print(runinfo.describe(seed=0))
 
 # %% [markdown]
@@ -432,27 +347,14 @@ print(runinfo.describe(seed=0))
 # `pretrained` was true, set `init_weights=False`, built the model and called
 # `load_state_dict_from_url(model_urls[arch], progress=progress)`. The file
 # names from that old dictionary, compared with the URLs in today's enums
-# (the old names are typed in below as historical record; nothing is
-# downloaded):
+# (the old URLs are kept as a historical record in `facts.OLD_MODEL_URLS`;
+# nothing is downloaded):
 
 # %%
-OLD_MODEL_URLS = {  # torchvision < 0.13, vgg.py
-    "vgg11": "https://download.pytorch.org/models/vgg11-bbd30ac9.pth",
-    "vgg13": "https://download.pytorch.org/models/vgg13-c768596a.pth",
-    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
-    "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-    "vgg11_bn": "https://download.pytorch.org/models/vgg11_bn-6002323d.pth",
-    "vgg13_bn": "https://download.pytorch.org/models/vgg13_bn-abd245e5.pth",
-    "vgg16_bn": "https://download.pytorch.org/models/vgg16_bn-6c64b313.pth",
-    "vgg19_bn": "https://download.pytorch.org/models/vgg19_bn-c79401a0.pth",
-}
-rows = []
-for arch, old_url in OLD_MODEL_URLS.items():
-    legacy = tvsource.legacy_default(f"torchvision.models.vgg.{arch}")["pretrained"]
-    enum_name, member = legacy.split(".")
-    new_url = getattr(tv_vgg, enum_name)[member].url
-    old_file, new_file = old_url.rsplit("/", 1)[1], new_url.rsplit("/", 1)[1]
-    rows.append((arch, f"pretrained=True -> {legacy}", old_file, new_file, old_file == new_file))
+rows = [
+    (arch, f"pretrained=True -> {legacy}", old, new, same)
+    for arch, legacy, old, new, same in facts.legacy_files()
+]
 display(show.table(rows, ["builder", "legacy mapping", "old file", "file today", "same file"]))
 
 # %% [markdown]
@@ -476,11 +378,8 @@ tvsource.show("torchvision.models._api.WeightsEnum.get_state_dict")
 # here; the ResNet page runs it against a local file):
 
 # %%
-with warnings.catch_warnings(record=True) as caught, torch.device("meta"):
-    warnings.simplefilter("always")
-    torchvision.models.vgg11(pretrained=False)
-for w in caught:
-    print(f"{w.category.__name__}: {w.message}")
+for warning in facts.pretrained_false_warnings():
+    print(warning)
 
 # %% [markdown]
 # Today's equivalents:
