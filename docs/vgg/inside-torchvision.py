@@ -79,8 +79,11 @@ tvsource.show("torchvision.models.vgg.VGG.forward")
 # times kernel area) and zero biases; batch-norm layers get weight 1 and
 # bias 0; linear layers get weights from $\mathcal{N}(0, 0.01^2)$ and zero
 # biases. He initialisation with `nonlinearity="relu"` draws from a normal
-# distribution with standard deviation $\sqrt{2 / \text{fan}}$, which keeps
-# the variance of activations roughly constant through ReLU layers.
+# distribution with standard deviation $\sqrt{2 / \text{fan}}$. Computed from
+# the fan-in, that keeps the variance of the activations roughly constant
+# through ReLU layers on the forward pass; computed from the fan-out, as
+# here, it keeps the variance of the *gradients* constant on the backward
+# pass (He et al. 2015 show that either choice suffices for deep ReLU nets).
 #
 # Measured on the VGG-16 built above, against what the formula predicts:
 

@@ -86,8 +86,9 @@ def out_channels(features: nn.Module) -> int:
 def init_torchvision_style(model: nn.Module) -> nn.Module:
     """torchvision's VGG initialisation, applied in place.
 
-    Convolutions get He (Kaiming) normal weights scaled by fan-out, so the
-    ReLU stack neither blows up nor fades; linear layers get N(0, 0.01) as in
+    Convolutions get He (Kaiming) normal weights scaled by fan-out, which
+    keeps the gradients' variance steady through the ReLU stack on the
+    backward pass (fan-in would keep the activations' instead); linear layers get N(0, 0.01) as in
     the paper's shallow net A; biases start at zero and batch norm at the
     identity.
     """
