@@ -94,3 +94,19 @@ def test_exported_tensors_are_copies():
     exported = compat.to_torchvision_state_dict(net)
     exported["0.weight"].zero_()  # editing the export must not edit the model
     assert torch.count_nonzero(net[0].weight) == 4
+
+
+def test_a_key_map_that_misses_a_key_is_named():
+    class Incomplete(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 3)
+
+        def torchvision_key_map(self):
+            return {"fc.weight": "0.weight"}
+
+    source = nn.Sequential(nn.Linear(2, 3)).state_dict()
+    with pytest.raises(CheckpointError, match="torchvision_key_map\\(\\) misses 'fc.bias'"):
+        compat.load_torchvision_state_dict(Incomplete(), source)
+    with pytest.raises(CheckpointError, match="misses 'fc.bias'"):
+        compat.to_torchvision_state_dict(Incomplete())
