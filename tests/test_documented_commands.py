@@ -56,12 +56,16 @@ def _runs() -> list:
             continue  # reported by test_every_documented_command_runs_or_is_listed
         seen.setdefault(tuple(argv), []).append(command)
         trains[tuple(argv)] = slow or CHECKPOINT in argv
-    return [
-        pytest.param(
-            list(argv), shown, id=shown[0].where, marks=[pytest.mark.slow] if trains[argv] else []
-        )  # fmt: skip
-        for argv, shown in seen.items()
-    ]
+    params, ids = [], set()
+    for argv, shown in seen.items():
+        # two commands on one line (a tab of two) get "file:line", then "file:line+1"
+        where, n = shown[0].where, 1
+        while where in ids:
+            where, n = f"{shown[0].where}+{n}", n + 1
+        ids.add(where)
+        marks = [pytest.mark.slow] if trains[argv] else []
+        params.append(pytest.param(list(argv), shown, id=where, marks=marks))
+    return params
 
 
 # --------------------------------------------------------------------------- inputs
