@@ -278,3 +278,18 @@ def test_eval_mode_restores_every_layer_even_on_error(engine_tiny_model):
         assert m is model and not any(x.training for x in model.modules())
         raise RuntimeError("boom")
     assert model.training and not model[1].training and model[-2].training
+
+
+def test_datasets_without_a_length_are_refused_in_one_sentence(engine_tiny_model, engine_tiny_data):
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter([])
+
+    train, val = engine_tiny_data()
+    model = engine_tiny_model()
+    with pytest.raises(data.DataError, match="the training set must know its length.*Stream"):
+        engine.fit(model, Stream(), val, epochs=1, log=False)
+    with pytest.raises(data.DataError, match="the validation set must know its length"):
+        engine.fit(model, train, Stream(), epochs=1, log=False)
+    with pytest.raises(data.DataError, match="must know its length"):
+        engine.evaluate(model, Stream())

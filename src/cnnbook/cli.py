@@ -119,6 +119,7 @@ def _data_label(name: str) -> str:
 
 def cmd_train(args) -> int:
     from cnnbook import data, engine, models, plots
+    from cnnbook.engine.loaders import dataset_length
 
     main = _rank() == 0
     spec = models.spec(args.model)  # an unknown name fails before any data is read
@@ -145,8 +146,9 @@ def cmd_train(args) -> int:
     config = {"model": args.model, "model_kwargs": model_kwargs, "data": bundle.describe()}
     if main and not args.quiet:
         print(
-            f"training {args.model} on {bundle.name}: {len(bundle.train)} training / "
-            f"{len(bundle.val)} validation images, {len(bundle.classes)} classes, "
+            f"training {args.model} on {bundle.name}: "
+            f"{dataset_length(bundle.train, 'the training set')} training / "
+            f"{dataset_length(bundle.val, 'the validation set')} validation images, {len(bundle.classes)} classes, "
             f"{bundle.in_channels}x{bundle.image_size}x{bundle.image_size}; writing to {out}",
             flush=True,
         )

@@ -26,7 +26,9 @@ def _atomic(path: str | os.PathLike, mode: str, write: Callable[[IO], object]) -
     # Beside the target, not in /tmp: a rename is only atomic within one file system.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+        # Two calls, not one with a keyword dict: binary modes take no encoding.
+        fh: IO = os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8")
+        with fh:
             write(fh)
             fh.flush()
             # Without fsync a power cut after the rename can leave an empty file.

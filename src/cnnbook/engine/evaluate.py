@@ -17,7 +17,7 @@ from torch.utils.data import BatchSampler, Dataset
 
 from cnnbook.data import DataError
 from cnnbook.engine.device import autocast_dtype, resolve_device
-from cnnbook.engine.loaders import autocast, make_loader
+from cnnbook.engine.loaders import autocast, dataset_length, make_loader
 from cnnbook.modes import eval_mode
 
 
@@ -43,7 +43,9 @@ def evaluate_loader(model, loader, device, dtype, channels_last, loss_fn) -> tor
 
 
 def _in_order(dataset: Dataset, batch_size: int, device: torch.device):
-    return make_loader(dataset, BatchSampler(range(len(dataset)), batch_size, False), device, 0)
+    return make_loader(
+        dataset, BatchSampler(range(dataset_length(dataset)), batch_size, False), device, 0
+    )
 
 
 def evaluate(

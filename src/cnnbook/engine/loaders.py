@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+from collections.abc import Sized
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from cnnbook.data import TensorImageDataset, collate_batch
+from cnnbook.errors import DataError
 
 
 def seed_everything(seed: int) -> None:
@@ -19,6 +21,20 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def dataset_length(dataset: Dataset, name: str = "the dataset") -> int:
+    """``len(dataset)``, or a :class:`DataError` naming ``name`` when it has no length.
+
+    torch's ``Dataset`` does not promise ``__len__``; the loop needs it to
+    count batches and to split the validation set between processes.
+    """
+    if not isinstance(dataset, Sized):
+        raise DataError(
+            f"{name} must know its length (a map-style dataset with __len__), "
+            f"got a {type(dataset).__name__}"
+        )
+    return len(dataset)
 
 
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
@@ -35,6 +51,7 @@ def make_loader(
     dataset: Dataset, batch_sampler, device: torch.device, num_workers: int | None
 ) -> DataLoader:
     in_memory = isinstance(dataset, TensorImageDataset)
+    on_gpu = isinstance(dataset, TensorImageDataset) and dataset.images.is_cuda
     if num_workers is None:
         # In-memory batches are one slicing call: worker processes would only
         # add copying. Decoding image files on a GPU run needs workers so the
@@ -49,7 +66,7 @@ def make_loader(
         num_workers=num_workers,
         # Pinned (page-locked) host memory lets the copy to the GPU overlap
         # compute; a dataset already on the GPU has nothing to pin.
-        pin_memory=device.type == "cuda" and not (in_memory and dataset.images.is_cuda),
+        pin_memory=device.type == "cuda" and not on_gpu,
         persistent_workers=num_workers > 0,
     )
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -30,7 +31,13 @@ from cnnbook.engine.config import TrainConfig
 from cnnbook.engine.device import autocast_dtype, resolve_device
 from cnnbook.engine.evaluate import evaluate_loader
 from cnnbook.engine.history import History
-from cnnbook.engine.loaders import ShardSampler, autocast, epoch_seed, make_loader
+from cnnbook.engine.loaders import (
+    ShardSampler,
+    autocast,
+    dataset_length,
+    epoch_seed,
+    make_loader,
+)
 from cnnbook.engine.optim import make_optimizer, make_scheduler
 from cnnbook.errors import ConfigError, TrainingDiverged
 from cnnbook.modes import eval_mode
@@ -64,7 +71,7 @@ def fit(
             "config must be a TrainConfig; plain values to store in checkpoints go in meta="
         )
     cfg = (config or TrainConfig()).replace(**overrides)
-    if len(train_data) == 0:
+    if dataset_length(train_data, "the training set") == 0:
         raise ConfigError("the training set is empty")
     dev = resolve_device(cfg.device)
     ctx = distributed.setup(dev, cfg.dist_backend, cfg.dist_timeout)
@@ -141,7 +148,14 @@ def _tty() -> bool:
     return sys.stderr.isatty()
 
 
-def _build(model, train_data, val_data, cfg: TrainConfig, dev, ctx) -> _Parts:
+def _build(
+    model: nn.Module,
+    train_data: Dataset,
+    val_data: Dataset | None,
+    cfg: TrainConfig,
+    dev: torch.device,
+    ctx: distributed.Context,
+) -> _Parts:
     """Model on its device, optimizer and scheduler, loaders, DDP and compile wrappers."""
     if ctx.enabled and dev.type == "cpu":
         # N processes on one machine share its cores; N x all-cores threads thrash.
@@ -156,7 +170,7 @@ def _build(model, train_data, val_data, cfg: TrainConfig, dev, ctx) -> _Parts:
         raw = distributed.convert_sync_batchnorm(raw, dev)
 
     per_rank = distributed.split_batch(cfg.batch_size, ctx)
-    sampler = DistributedSampler(
+    sampler: DistributedSampler[int] = DistributedSampler(
         train_data, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed
     )
     train_batches = BatchSampler(sampler, per_rank, drop_last=False)
@@ -165,9 +179,10 @@ def _build(model, train_data, val_data, cfg: TrainConfig, dev, ctx) -> _Parts:
         cfg.optimizer, raw.parameters(), cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov
     )
     val_loader = None
-    if val_data is not None and len(val_data):
+    n_val = 0 if val_data is None else dataset_length(val_data, "the validation set")
+    if val_data is not None and n_val:
         val_batches = BatchSampler(
-            ShardSampler(len(val_data), ctx.rank, ctx.world_size),
+            ShardSampler(n_val, ctx.rank, ctx.world_size),
             cfg.eval_batch_size or 2 * per_rank,
             False,
         )
@@ -178,7 +193,9 @@ def _build(model, train_data, val_data, cfg: TrainConfig, dev, ctx) -> _Parts:
             raw, device_ids=[dev.index] if dev.type == "cuda" else None
         )
     if cfg.compile:
-        net = torch.compile(net)
+        # A compiled Module is an OptimizedModule (an nn.Module); torch types the
+        # result of compile() only as a callable, for functions and modules alike.
+        net = cast(nn.Module, torch.compile(net))
     return _Parts(
         cfg=cfg, ctx=ctx, dev=dev, dtype=dtype, channels_last=channels_last, raw=raw, net=net,
         optimizer=opt, scheduler=make_scheduler(opt, cfg, total_steps),
@@ -217,7 +234,8 @@ def train_epoch(parts: _Parts, epoch: int, progress: _Progress, show_bar: bool, 
     check_every = 1 if dev.type == "cpu" and not ctx.enabled else 25
     epoch_lr = parts.optimizer.param_groups[0]["lr"]
     started = time.perf_counter()
-    batches = _bar(parts.train_loader, epoch, cfg.epochs) if show_bar else parts.train_loader
+    bar = _bar(parts.train_loader, epoch, cfg.epochs) if show_bar else None
+    batches = parts.train_loader if bar is None else bar
     for i, (x, y) in enumerate(batches):
         x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
         epoch_lr = parts.optimizer.param_groups[0]["lr"]
@@ -232,8 +250,8 @@ def train_epoch(parts: _Parts, epoch: int, progress: _Progress, show_bar: bool, 
         last = i == len(parts.train_loader) - 1 or stop
         if (progress.step % check_every == 0 or last) and ctx.any(bool(bad), dev):
             _diverged(cfg, epoch, progress.step, out)
-        if show_bar and i % 10 == 0:
-            batches.set_postfix(loss=f"{loss.item():.3f}")
+        if bar is not None and i % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
         if stop:
             break
     train_seconds = time.perf_counter() - started

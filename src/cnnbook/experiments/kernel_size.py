@@ -25,7 +25,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -34,6 +34,7 @@ from cnnbook.analysis.erf import effective_receptive_field
 
 if TYPE_CHECKING:
     from cnnbook.data import DataBundle
+    from cnnbook.models.kernel_nets import KernelNet
 
 #: Where a run's progress lines go (``None``: nowhere).
 Log = Callable[[str], None] | None
@@ -172,11 +173,11 @@ def load_data(cfg: Config) -> DataBundle:
     return data_mod.load(cfg.data, subset=cfg.subset, **options)
 
 
-def _first_stage_conv(model: torch.nn.Module) -> str:
+def _first_stage_conv(model: KernelNet) -> str:
     """Name of the last convolution of the first stage (the unit whose ERF is drawn)."""
     stage = model.features[0]
-    index = max(i for i, m in enumerate(stage) if isinstance(m, torch.nn.Conv2d))
-    return f"features.0.{index}"
+    convs = [name for name, m in stage.named_children() if isinstance(m, torch.nn.Conv2d)]
+    return f"features.0.{convs[-1]}"
 
 
 def _mean_map(maps: list[torch.Tensor]) -> list[list[float]]:
@@ -213,15 +214,17 @@ def run(cfg: Config | None = None, bundle: DataBundle | None = None, log: Log = 
 
 def _run(cfg: Config, bundle: DataBundle, log: Log) -> dict:
     from cnnbook import engine, models
+    from cnnbook.engine.loaders import dataset_length
+    from cnnbook.models.kernel_nets import KernelNet
 
     c, s = bundle.in_channels, bundle.image_size
-    erf_inputs = torch.stack(
-        [bundle.val[i][0] for i in range(min(cfg.erf_images, len(bundle.val)))]
-    )
+    n_train = dataset_length(bundle.train, "the training set")
+    n_val = dataset_length(bundle.val, "the validation set")
+    erf_inputs = torch.stack([bundle.val[i][0] for i in range(min(cfg.erf_images, n_val))])
     runs, erf = [], {}
     for label in cfg.variants:
         name = NETWORKS[label]
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "num_classes": len(bundle.classes),
             "in_channels": c,
             "widths": cfg.widths,
@@ -231,6 +234,8 @@ def _run(cfg: Config, bundle: DataBundle, log: Log) -> dict:
         for seed in cfg.seeds:
             engine.seed_everything(seed)
             model = models.create(name, **kwargs)
+            if not isinstance(model, KernelNet):  # NETWORKS names KernelNet builders only
+                raise TypeError(f"{name} should build a KernelNet, got {type(model).__name__}")
             layer = _first_stage_conv(model)
             init_maps.append(effective_receptive_field(model, erf_inputs, layer=layer))
             history = engine.fit(
@@ -240,9 +245,10 @@ def _run(cfg: Config, bundle: DataBundle, log: Log) -> dict:
             )  # fmt: skip
             model.cpu().float()
             trained_maps.append(effective_receptive_field(model, erf_inputs, layer=layer))
-            last = history.last
+            # Not history.last: fit trains at least one epoch (TrainConfig checks epochs >= 1).
+            last = history.epochs[-1]
             # Training time alone (the engine's "seconds" include validation).
-            train_seconds = [len(bundle.train) / r for r in history.column("images_per_s")]
+            train_seconds = [n_train / r for r in history.column("images_per_s")]
             row = {
                 "variant": label,
                 "model": name,
@@ -269,7 +275,7 @@ def _run(cfg: Config, bundle: DataBundle, log: Log) -> dict:
         }
     return {
         "config": asdict(cfg),
-        "data": {"name": bundle.name, "train": len(bundle.train), "val": len(bundle.val),
+        "data": {"name": bundle.name, "train": n_train, "val": n_val,
                  "image_size": s, "in_channels": c, "classes": list(bundle.classes)},
         "device": cfg.device,
         "threads": torch.get_num_threads(),

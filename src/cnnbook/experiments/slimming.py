@@ -29,7 +29,9 @@ from torch import nn
 
 from cnnbook import data, engine, models
 from cnnbook.analysis import complexity
+from cnnbook.engine.loaders import dataset_length
 from cnnbook.models import vgg_variants  # noqa: F401  (registers vgg16_slim)
+from cnnbook.models.vgg import VGG
 
 #: (head, width multiplier) pairs compared by default.
 DEFAULT_VARIANTS: tuple[tuple[str, float], ...] = (
@@ -112,6 +114,11 @@ def full_scale_costs(
     model = uninitialised("vgg16_slim", num_classes=num_classes, head=head, width_mult=width)
     out = {"params_224": complexity.count_params(model)}
     if macs:
+        # The trunk/head split below relies on torchvision's VGG layout.
+        if not isinstance(model, VGG) or not isinstance(model.classifier[0], nn.Linear):
+            raise TypeError(
+                f"vgg16_slim should build a VGG with a linear head, got {type(model).__name__}"
+            )
         cache = {} if _trunk_cache is None else _trunk_cache
         if width not in cache:
             trunk = nn.Sequential(model.features, model.avgpool)
@@ -144,7 +151,7 @@ def run(
     for head, width in variants:
         row = {"variant": variant_name(head, width), "head": head, "width": width}
         row.update(full_scale_costs(head, width, k, config.full_scale_macs, trunk_macs))
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             num_classes=k,
             head=head,
             width_mult=width * config.base_width,
@@ -185,8 +192,8 @@ def run(
         "config": asdict(config),
         "data": {
             "classes": bundle.classes,
-            "train": len(bundle.train),
-            "val": len(bundle.val),
+            "train": dataset_length(bundle.train, "the training set"),
+            "val": dataset_length(bundle.val, "the validation set"),
             "image_size": size,
             "in_channels": c,
         },

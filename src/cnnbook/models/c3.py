@@ -76,6 +76,7 @@ class C3(nn.Module):
         self.cv1 = ConvBNAct(c1, c_, 1)
         self.cv2 = ConvBNAct(c1, c_, 1)
         self.cv3 = ConvBNAct(2 * c_, c2, 1)
+        chain: list[nn.Module]
         if block == "yolo":
             chain = [C3Bottleneck(c_, c_, shortcut, e=1.0) for _ in range(n)]
         else:

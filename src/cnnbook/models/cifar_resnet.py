@@ -52,7 +52,8 @@ class CifarResNet(nn.Module):
         n = (depth - 2) // 6
         self.depth = depth
         self.residual = residual
-        self.shortcut = shortcut if residual else None
+        # None for a plain net: it has no shortcuts at all, not even identities.
+        self.shortcut: str | None = shortcut if residual else None
         width = base_channels
         self.conv1 = conv3x3(in_channels, width)
         self.bn1 = nn.BatchNorm2d(width)
@@ -69,7 +70,9 @@ class CifarResNet(nn.Module):
         stage = []
         for i in range(blocks):
             s = stride if i == 0 else 1
-            down = make_shortcut(self.shortcut, self.inplanes, planes, s) if self.residual else None
+            down = None
+            if self.shortcut is not None:
+                down = make_shortcut(self.shortcut, self.inplanes, planes, s)
             stage.append(BasicBlock(self.inplanes, planes, s, down, residual=self.residual))
             self.inplanes = planes
         return nn.Sequential(*stage)

@@ -108,13 +108,15 @@ def matched_widths(
     network's, so the stages keep their 1:2:4 proportions.
     """
     target = kernel_net_params(reference, widths, in_channels, num_classes, batch_norm)
-    best: tuple[int, tuple[int, ...]] | None = None
-    for step in range(1, 3001):  # factors 0.001 .. 3.000
-        scaled = tuple(max(1, round(w * step / 1000)) for w in widths)
-        gap = abs(kernel_net_params(kernels, scaled, in_channels, num_classes, batch_norm) - target)
-        if best is None or gap < best[0]:
-            best = (gap, scaled)
-    return best[1]
+
+    def gap(scaled: tuple[int, ...]) -> int:
+        return abs(
+            kernel_net_params(kernels, scaled, in_channels, num_classes, batch_norm) - target
+        )
+
+    # factors 0.001 .. 3.000; on a tie min() keeps the first, the smallest factor
+    candidates = (tuple(max(1, round(w * step / 1000)) for w in widths) for step in range(1, 3001))
+    return min(candidates, key=gap)
 
 
 def _widths(widths) -> tuple[int, ...]:

@@ -94,7 +94,9 @@ def register(
             raise TypeError(f"the builder of {name!r} must name its options (no *args/**kwargs)")
         if "num_classes" not in inspect.signature(fn).parameters:
             raise TypeError(f"the builder of {name!r} must take num_classes")
-        _SPECS[name] = ModelSpec(name, fn, tuple(input_size), min_image_size)
+        # Unpacked so a list of three is stored as the tuple the spec promises.
+        channels, height, width = input_size
+        _SPECS[name] = ModelSpec(name, fn, (channels, height, width), min_image_size)
         return fn
 
     return wrap

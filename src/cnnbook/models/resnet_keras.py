@@ -101,6 +101,12 @@ _BRANCH_NAMES = {"0": "conv1", "1": "bn1", "3": "conv2", "4": "bn2", "6": "conv3
 class ResNet50Keras(nn.Module):
     """ResNet-50 as ``stage1`` (stem) + ``stage2..stage5`` of Conv/IdentityBlocks."""
 
+    # Set by name in a loop in __init__; declared so their type is known.
+    stage2: nn.Sequential
+    stage3: nn.Sequential
+    stage4: nn.Sequential
+    stage5: nn.Sequential
+
     def __init__(self, num_classes: int = 1000, variant: str = "v1.5") -> None:
         super().__init__()
         if variant not in VERSIONS:
@@ -113,7 +119,9 @@ class ResNet50Keras(nn.Module):
         )
         channels = 64
         for i, (filters, identities, stride) in enumerate(STAGES, start=2):
-            blocks = [ConvBlock(channels, 3, filters, stride, stride_in_1x1=variant == "v1")]
+            blocks: list[nn.Module] = [
+                ConvBlock(channels, 3, filters, stride, stride_in_1x1=variant == "v1")
+            ]
             blocks += [IdentityBlock(filters[2], 3, filters) for _ in range(identities)]
             setattr(self, f"stage{i}", nn.Sequential(*blocks))
             channels = filters[2]
