@@ -115,7 +115,7 @@ def _folder(tmp_path, kind):
         (["--lr", "0"], ["--lr", "positive"]),
         (["--lr", "abc"], ["--lr", "positive number"]),
         (["--device", "cuda"], ["no CUDA GPU"]),
-        (["--image-size", "4"], ["too small"]),
+        (["--image-size", "4"], ["at least 8x8", "4x4"]),
     ],
 )
 def test_bad_training_input(args, fragments, tmp_path, capsys, monkeypatch):
