@@ -11,10 +11,13 @@ measurements, ``resnet`` the ResNet page's; the helpers below serve both.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def meta_model(builder: Callable[..., nn.Module], **kwargs: object) -> nn.Module:
@@ -25,6 +28,19 @@ def meta_model(builder: Callable[..., nn.Module], **kwargs: object) -> nn.Module
     """
     with torch.device("meta"):
         return builder(**kwargs)
+
+
+def submodule(model: nn.Module, name: str, kind: type[ModuleT]) -> ModuleT:
+    """``model.get_submodule(name)``, checked to be a ``kind``.
+
+    The measurements read attributes of a torchvision layer (a conv's stride,
+    a linear layer's fan-in) by its dotted name; a release that changes what
+    sits there should fail here, by name, rather than deep inside a table.
+    """
+    module = model.get_submodule(name)
+    if not isinstance(module, kind):
+        raise TypeError(f"{name} is a {type(module).__name__}, not a {kind.__name__}")
+    return module
 
 
 def shape_text(shape: Sequence[int]) -> str:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.models import WeightsEnum
 from torchvision.models import resnet as tv_resnet
 
 from cnnbook import tvsource
 from cnnbook.analysis import complexity
-from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text
+from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text, submodule
 
 STAGES = ("layer1", "layer2", "layer3", "layer4")
 STAGE_NODES = ["conv1", "maxpool", *STAGES, "avgpool", "fc"]
@@ -65,8 +66,9 @@ def to_v1(block: nn.Module) -> nn.Module:
     The paper (V1) strides the first 1x1; torchvision strides the 3x3.
     """
     block = copy.deepcopy(block)
-    stride = block.conv2.stride
-    block.conv1.stride, block.conv2.stride = stride, (1, 1)
+    conv1 = submodule(block, "conv1", nn.Conv2d)
+    conv2 = submodule(block, "conv2", nn.Conv2d)
+    conv1.stride, conv2.stride = conv2.stride, (1, 1)
     return block
 
 
@@ -79,7 +81,7 @@ def strides_in_first_block(
     """
     rows = []
     for node in first_block_nodes(stage):
-        conv = model.get_submodule(node)
+        conv = submodule(model, node, nn.Conv2d)
         kernel = f"{conv.kernel_size[0]}x{conv.kernel_size[1]}"
         rows.append((node, kernel, conv.stride[0], shape_text(shapes[node])))
     return rows
@@ -94,6 +96,8 @@ def reach(block: nn.Module, input_shape: tuple[int, ...] = (1, 256, 16, 16)) -> 
     """Share of input positions whose gradient is non-zero, i.e. that reach the output at all."""
     x = torch.randn(*input_shape, requires_grad=True)
     block(x).sum().backward()
+    if x.grad is None:
+        raise RuntimeError("backward left no gradient on the block's input")
     return (x.grad.abs().sum(1) > 0).float().mean().item()
 
 
@@ -152,10 +156,11 @@ def resnet50_gmacs(savings: list[StrideCost]) -> tuple[float, float]:
 
 
 def _shortcut(block: nn.Module) -> str:
-    ds = block.downsample
-    if ds is None:
+    # A block without a shortcut conv holds ``downsample = None`` as a plain attribute.
+    if block.downsample is None:
         return "identity"
-    return f"conv1x1 {ds[0].in_channels}->{ds[0].out_channels}, stride {ds[0].stride[0]}"
+    conv = submodule(block, "downsample.0", nn.Conv2d)
+    return f"conv1x1 {conv.in_channels}->{conv.out_channels}, stride {conv.stride[0]}"
 
 
 def stages(model: nn.Module) -> list[tuple[str, int, int, int, str]]:
@@ -178,7 +183,7 @@ def conv_init(model: nn.Module, names: list[str]) -> list[tuple[str, float, floa
     """(conv, sqrt(2 / fan_out), measured std): the init loop's He-normal rule checked."""
     rows = []
     for name in names:
-        conv = model.get_submodule(name)
+        conv = submodule(model, name, nn.Conv2d)
         fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
         rows.append((name, math.sqrt(2 / fan_out), conv.weight.std().item()))
     return rows
@@ -191,14 +196,15 @@ def norm_and_fc_init(model: nn.Module) -> dict[str, object]:
     the default bound but its biases are not zero.
     """
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    fc = submodule(model, "fc", nn.Linear)
     return {
         "batch_norms": len(bns),
         "weights_one": all(bool((m.weight == 1).all()) for m in bns),
         "biases_zero": all(bool((m.bias == 0).all()) for m in bns),
-        "fc_in": model.fc.in_features,
-        "fc_max_weight": model.fc.weight.abs().max().item(),
-        "fc_max_bias": model.fc.bias.abs().max().item(),
-        "bound": 1 / math.sqrt(model.fc.in_features),
+        "fc_in": fc.in_features,
+        "fc_max_weight": fc.weight.abs().max().item(),
+        "fc_max_bias": fc.bias.abs().max().item(),
+        "bound": 1 / math.sqrt(fc.in_features),
     }
 
 
@@ -263,7 +269,7 @@ def zero_init_comparison(x: torch.Tensor) -> list[tuple[str, str, str, str, str]
     ]
 
 
-def _weights_enum(builder: str) -> type:
+def _weights_enum(builder: str) -> type[WeightsEnum]:
     legacy = tvsource.legacy_default(f"torchvision.models.resnet.{builder}")["pretrained"]
     return getattr(tv_resnet, legacy.split(".")[0])
 
@@ -285,7 +291,7 @@ def groups_table() -> list[tuple[str, str, int, int, int, int, int, int, bool]]:
         net = meta_model(getattr(tv_resnet, builder))
         counted = complexity.count_params(net)
         num_params = _weights_enum(builder).DEFAULT.meta["num_params"]
-        conv2 = net.layer1[0].conv2
+        conv2 = submodule(net, "layer1.0.conv2", nn.Conv2d)
         rows.append(
             (
                 builder,
@@ -322,7 +328,8 @@ def dilation_runs(settings: list[list[bool]]) -> list[DilationRun]:
     runs = []
     for flags in settings:
         net = meta_model(tv_resnet.resnet50, replace_stride_with_dilation=flags)
-        dilations = [b.conv2.dilation[0] for b in net.layer4]
+        layer4 = submodule(net, "layer4", nn.Sequential)
+        dilations = [submodule(b, "conv2", nn.Conv2d).dilation[0] for b in layer4]
         runs.append(
             DilationRun(flags, meta_shapes(net, STAGES), dilations, complexity.count_params(net))
         )

@@ -21,7 +21,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 
 from cnnbook import tvsource
 from cnnbook.analysis import complexity
-from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text
+from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text, submodule
 
 # torchvision < 0.13, vgg.py: typed in as the historical record the page compares with.
 OLD_MODEL_URLS = {
@@ -66,7 +66,8 @@ def part_budget(model: nn.Module) -> list[tuple[str, str, int, float]]:
 
 def classifier_dropouts(model: nn.Module) -> list[float]:
     """The dropout probabilities in the classifier (the old code hard-wired ``nn.Dropout()``)."""
-    return [m.p for m in model.classifier if isinstance(m, nn.Dropout)]
+    classifier = submodule(model, "classifier", nn.Sequential)
+    return [m.p for m in classifier if isinstance(m, nn.Dropout)]
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def cfg_tokens() -> list[str]:
 
 def kernel_sizes(model: nn.Module) -> set[tuple[int, ...]]:
     """The kernel sizes ``make_layers`` produced (one only: a number always means 3x3)."""
-    return {m.kernel_size for m in model.features if isinstance(m, nn.Conv2d)}
+    features = submodule(model, "features", nn.Sequential)
+    return {m.kernel_size for m in features if isinstance(m, nn.Conv2d)}
 
 
 def ovewrite_cases() -> list[tuple[dict, str]]:
@@ -263,7 +265,7 @@ def ops_reconciliation(
         bias_adds=bias_adds,
         ops=weights.meta["_ops"],
         classifier_macs=sum(c.macs for c in costs if c.name.startswith("classifier")),
-        classifier_param_share=complexity.count_params(model.classifier)
+        classifier_param_share=complexity.count_params(model.get_submodule("classifier"))
         / complexity.count_params(model),
     )
 
@@ -303,7 +305,8 @@ def preprocess_photo(
 
 def pool_nodes(model: nn.Module) -> list[str]:
     """The traced names of the five max-pools, then avgpool, flatten and the last layer."""
-    pools = [f"features.{i}" for i, m in enumerate(model.features) if isinstance(m, nn.MaxPool2d)]
+    features = submodule(model, "features", nn.Sequential)
+    pools = [f"features.{i}" for i, m in enumerate(features) if isinstance(m, nn.MaxPool2d)]
     return [*pools, "avgpool", "flatten", "classifier.6"]
 
 
