@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 
 from cnnbook import data, distributed, engine, models, runinfo
-from cnnbook.io import write_json
 from cnnbook.engine.optim import paper_lr_factor
+from cnnbook.io import write_json
 from cnnbook.models.cifar_resnet import DEPTHS
 
 PAPER_STEPS = 64_000

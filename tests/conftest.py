@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs the suite in one process per core: each then computes on
+    # one thread (and so do the scripts it starts), or two workers would fight
+    # over each core.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 def _tiny_model(num_classes: int = 4, bn: bool = False, dropout: float = 0.0, seed: int = 0):

@@ -14,6 +14,7 @@ import subprocess
 import textwrap
 
 import doc_commands as dc
+import forkrun
 import pytest
 import torch
 from doc_commands import CHECKPOINT, FOLDER, IMAGE, Documented
@@ -41,6 +42,8 @@ ENV = dict(
 )
 
 DOCUMENTED = dc.collect()
+#: The rewritten commands that train (filled by _runs).
+TRAINING: list[list[str]] = []
 
 
 def _runs() -> list:
@@ -64,6 +67,8 @@ def _runs() -> list:
             where, n = f"{shown[0].where}+{n}", n + 1
         ids.add(where)
         marks = [pytest.mark.slow] if trains[argv] else []
+        if trains[argv]:
+            TRAINING.append(list(argv))
         params.append(pytest.param(list(argv), shown, id=where, marks=marks))
     return params
 
@@ -95,7 +100,7 @@ def _checkpoint(path):
         argv, _ = dc.rewrite_words(
             ["cnnbook", "train", "--data", "textures", "--quiet", "--out", str(path.parent)]
         )
-        proc = subprocess.run(argv, env=ENV, capture_output=True, text=True, timeout=300)
+        proc = forkrun.run(argv, path.parent.parent, ENV, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
     return path
 
@@ -109,10 +114,18 @@ def _fill(argv: list[str], inputs: dict) -> list[str]:
 # --------------------------------------------------------------------------- the commands
 
 
+def _real_process(argv: list[str], cwd, env, timeout: float) -> forkrun.Completed:
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return forkrun.Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
 @pytest.mark.parametrize("argv, shown", _runs())
 def test_documented_command_runs(argv, shown, commands_inputs, tmp_path):
+    # Commands that train run in a forked child of this process (forkrun says why);
+    # the others, the console script among them, start a real interpreter each.
+    run = forkrun.run if argv in TRAINING else _real_process
     argv = _fill(argv, commands_inputs)
-    proc = subprocess.run(argv, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    proc = run(argv, tmp_path, ENV, timeout=300)
     where = "\n".join(f"  {c.where}: {c.text}" for c in shown)
     report = (
         f"documented at\n{where}\nran as\n  {' '.join(argv)}\n"
