@@ -27,6 +27,7 @@ from pathlib import Path
 
 from cnnbook import data, distributed, engine, models, runinfo
 from cnnbook.engine.optim import paper_lr_factor
+from cnnbook.errors import CnnbookError
 from cnnbook.io import write_json
 from cnnbook.models.cifar_resnet import DEPTHS
 
@@ -121,8 +122,7 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (data.DataError, engine.ConfigError, engine.CheckpointError, engine.DeviceError,
-            engine.TrainingDiverged, ValueError) as exc:  # fmt: skip
+    except (CnnbookError, ValueError) as exc:  # bad input or a diverged run: one sentence
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from cnnbook import runinfo
+from cnnbook.errors import CnnbookError
 from cnnbook.experiments import kernel_size as ks
 from cnnbook.io import write_json
 
@@ -92,9 +93,7 @@ def main(argv=None) -> int:
     try:
         cfg = make_config(args)
         result = ks.run(cfg)
-    except (ValueError, RuntimeError) as exc:
-        # DataError, DeviceError and ConfigError are ValueErrors; a diverged
-        # run raises TrainingDiverged (a RuntimeError). Each says what to do.
+    except (CnnbookError, ValueError) as exc:  # bad input or a diverged run: one sentence
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print()

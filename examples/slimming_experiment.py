@@ -24,7 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cnnbook import data, engine, runinfo
+from cnnbook import runinfo
+from cnnbook.errors import CnnbookError
 from cnnbook.experiments import slimming
 from cnnbook.io import write_json
 from cnnbook.models.vgg_variants import HEADS
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
         )  # fmt: skip
         print(runinfo.describe(seed=config.seeds[0]))
         result = slimming.run(config, variants, log=print)
-    except (ValueError, data.DataError, engine.ConfigError, engine.DeviceError) as exc:
+    except (CnnbookError, ValueError) as exc:  # bad input: one sentence
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
