@@ -98,3 +98,16 @@ def tabs(blocks: Mapping[str, str], language: str = "bash") -> _Rich:
     )
     plain = "\n\n".join(f"--- {k} ---\n{v.strip()}" for k, v in blocks.items())
     return _Rich(html_text, plain)
+
+
+def solution(text: str, title: str = "Solution") -> _Rich:
+    """An exercise's solution, folded until the reader opens it (a Material ``details``).
+
+    The text is computed by the page from package code, so the answer a
+    reader unfolds is the one the tests assert.
+    """
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+    html_text = (
+        f'<details class="success"><summary>{html.escape(title)}</summary>{paragraphs}</details>'
+    )
+    return _Rich(html_text, f"[{title}, folded] {text}")
