@@ -111,3 +111,13 @@ def solution(text: str, title: str = "Solution") -> _Rich:
         f'<details class="success"><summary>{html.escape(title)}</summary>{paragraphs}</details>'
     )
     return _Rich(html_text, f"[{title}, folded] {text}")
+
+
+def points(items: Sequence[str], title: str = "In short", kind: str = "abstract") -> _Rich:
+    """A page's key points as a Material admonition holding a bulleted list."""
+    bullets = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+    html_text = (
+        f'<div class="admonition {html.escape(kind)}"><p class="admonition-title">'
+        f"{html.escape(title)}</p><ul>{bullets}</ul></div>"
+    )
+    return _Rich(html_text, "\n".join(f"- {item}" for item in items))

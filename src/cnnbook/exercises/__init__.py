@@ -1,0 +1,1 @@
+"""Exercises for the book's chapter pages: plain data and functions that write each solution."""
