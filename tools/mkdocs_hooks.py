@@ -11,6 +11,9 @@
 * Notebook pages rendered by nbconvert carry loaders for MathJax 2 and
   mermaid from a CDN; they are removed, and the site's own copies serve
   those pages too.
+* Notebook pages download as a Jupyter notebook as well as the jupytext
+  ``.py`` that mkdocs-jupyter copies: the ``.ipynb`` is made from the same
+  source at build, without outputs, so that the reader's run makes them.
 """
 
 from __future__ import annotations
@@ -67,8 +70,36 @@ def on_files(files: Files, config) -> Files:
 
 
 def on_post_page(output: str, page, config) -> str:
+    if _is_notebook(page):
+        write_ipynb(Path(page.file.abs_src_path), Path(page.file.abs_dest_path).parent)
     # Drop nbconvert's CDN MathJax; the site-wide MathJax handles notebook math.
     return _NB_MERMAID.sub("", _NB_MATHJAX.sub("", output))
+
+
+def write_ipynb(source: Path, dest_dir: Path) -> Path:
+    """Write the jupytext notebook ``source`` as ``dest_dir/<stem>.ipynb``, without outputs.
+
+    The page template links this file next to the ``.py``, by the same stem.
+    """
+    import jupytext
+
+    nb = jupytext.read(source)
+    # The pairing metadata would make a reader's jupytext look for a .py beside
+    # the download; the kernel is the one the site is executed with.
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    # jupytext draws random cell ids; fixed ones keep two builds of the site identical.
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{number}"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = dest_dir / f"{source.stem}.ipynb"
+    jupytext.write(nb, target, fmt="ipynb")
+    return target
 
 
 _HREF = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#?]+\.(?:py|md))(#[^"]*)?"')
