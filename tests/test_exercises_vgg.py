@@ -1,0 +1,100 @@
+"""The VGG pages' exercises: each solution's numbers, from the paper, torchvision or algebra."""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+
+from cnnbook.analysis import complexity
+from cnnbook.exercises import vgg_arch
+from cnnbook.models import vgg_blocks
+
+
+def test_vgg11_layers_hide_inside_five_blocks():
+    c = vgg_arch.vgg11_layer_count()
+    assert c == {"blocks": 5, "convs": 8, "linears": 3, "feature_modules": 21}
+    assert "11 weight layers" in vgg_arch.vgg11_layer_count_text()
+
+
+def test_closed_form_costs_match_torchinfo():
+    # torchinfo runs a real forward pass; the closed form must agree on a small VGG
+    net = vgg_blocks.vgg_mini(image_size=32)
+    c = vgg_arch.costs(net, 32)
+    assert c.conv_params + c.fc_params == complexity.count_params(net)
+    biases = sum(m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear))
+    biases += sum(
+        m.out_channels * s * s
+        for m, s in zip(
+            [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)],
+            (32, 16, 8, 8),
+            strict=True,
+        )
+    )
+    # torchinfo counts one MAC per bias add; the closed form does not
+    assert c.conv_macs + c.fc_macs + biases == complexity.count_macs(net, (1, 1, 32, 32))
+    assert c.head_inputs == 64 * 4 * 4
+
+
+def test_vgg11_split_puts_weights_in_the_head_and_work_in_the_convs():
+    c = vgg_arch.vgg11_split()
+    assert c.conv_params == 9_219_328  # 1-channel VGG-11 trunk
+    assert c.fc_params == 25088 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 10 + 10
+    assert c.fc_macs == 25088 * 4096 + 4096 * 4096 + 4096 * 10
+    assert c.conv_macs == 7_427_653_632
+    assert "92.8%" in vgg_arch.vgg11_split_text()
+
+
+def test_96_pixel_input_shrinks_only_the_first_linear_layer():
+    assert vgg_arch.head_at(96)["head_inputs"] == 512 * 3 * 3
+    diff = vgg_arch.head_at(224)["params"] - vgg_arch.head_at(96)["params"]
+    assert diff == (25088 - 4608) * 4096
+    assert "4,608" in vgg_arch.head_at_96_text()
+
+
+def test_vgg16_and_vgg19_counts_are_torchvisions():
+    n = vgg_arch.vgg16_vgg19()
+    assert n["vgg16"] == torchvision.models.VGG16_Weights.IMAGENET1K_V1.meta["num_params"]
+    assert n["vgg19"] == torchvision.models.VGG19_Weights.IMAGENET1K_V1.meta["num_params"]
+    assert n == {"vgg16": 138_357_544, "vgg19": 143_667_240, "fc1": 102_764_544}
+    assert "74.3%" in vgg_arch.vgg16_vgg19_text()
+
+
+def test_flatten_at_32_is_512_and_the_pool_restores_25088():
+    assert vgg_arch.flatten_at(32) == {"side": 1, "trunk_values": 512, "head_inputs": 25088}
+    assert vgg_arch.flatten_at(224)["trunk_values"] == 25088
+
+
+def test_vgg16_biases():
+    b = vgg_arch.vgg16_biases()
+    assert b["layers"] == 16
+    assert b["biases"] == 4224 + 4096 + 4096 + 1000 == 13_416
+
+
+def test_weight_layers_are_the_papers_depths():
+    from cnnbook.models.vgg import DEPTH
+
+    assert vgg_arch.weight_layers() == DEPTH
+    assert vgg_arch.weight_layers()["E"] == 19
+
+
+def test_c_differs_from_d_by_eight_weights_per_channel_pair():
+    n = vgg_arch.c_versus_d()
+    assert n["D"] - n["C"] == 8 * (256 * 256 + 2 * 512 * 512) == 4_718_592
+    assert n["C"] == 133_638_952
+
+
+def test_batch_norm_cost_is_torchvisions():
+    n = vgg_arch.batch_norm_cost()
+    assert n["vgg16_bn"] == torchvision.models.VGG16_BN_Weights.IMAGENET1K_V1.meta["num_params"]
+    assert n["vgg16_bn"] - n["vgg16"] == 2 * 4224
+    assert n["buffers"] == 2 * 4224 + 13
+
+
+def test_stacked_3x3_fields_and_parameter_ratios():
+    assert vgg_arch.stacked_fields() == {1: 3, 2: 5, 3: 7, 4: 9, 5: 11}
+    two = vgg_arch.stack_versus_single(2, 64)
+    assert two == {"kernel": 5, "stack": 18 * 64 * 64, "single": 25 * 64 * 64}
+    three = vgg_arch.stack_versus_single(3, 512)
+    assert three["single"] / three["stack"] == 49 / 27
+    assert "81% more" in vgg_arch.three_vs_seven_text()
+    assert "0.72" in vgg_arch.two_vs_five_text()
