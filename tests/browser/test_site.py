@@ -86,3 +86,27 @@ def test_mermaid_diagram_renders(page, site_url):
         timeout=15000,
     )
     assert page.locator("pre.mermaid").count() == 0, "a diagram was left as source text"
+
+
+# A notebook page is one whose folder holds the jupytext source mkdocs-jupyter copied.
+NOTEBOOK_PAGES = sorted(path for path in PAGES if path != "." and list((SITE / path).glob("*.py")))
+
+
+def test_site_has_notebook_pages():
+    assert "vgg/blocks" in NOTEBOOK_PAGES and "resnet/blocks" in NOTEBOOK_PAGES, NOTEBOOK_PAGES
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PAGES)
+def test_notebook_page_downloads_as_py_and_ipynb(page, site_url, path):
+    url = _open(page, site_url, path)
+    links = page.locator("a.md-content__button[download]")
+    hrefs = sorted(links.evaluate_all("(links) => links.map((a) => a.getAttribute('href'))"))
+    stem = path.split("/")[-1]
+    assert hrefs == [f"{stem}.ipynb", f"{stem}.py"], hrefs
+    for href in hrefs:
+        response = page.request.get(url + href)
+        assert response.ok, f"{url}{href} answered {response.status}"
+    nb = page.request.get(url + f"{stem}.ipynb").json()
+    assert nb["nbformat"] == 4 and nb["cells"], f"{stem}.ipynb is not a notebook"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] for c in code), f"{stem}.ipynb ships outputs"
