@@ -94,12 +94,12 @@ browser-deps: ## install Debian's chromium when no Chromium is found
 browser: build browser-deps ## drive chromium against the built site (offline, math, screenshots)
 	$(BIN)/python -m pytest -m browser tests/browser
 
-# The unit tests and the strict build run side by side (-j2, output grouped per
-# target); the link check and the browser test follow the build.
+# Two jobs at a time, output grouped per target: the strict build starts first and
+# runs beside lint, types and the unit tests; links and the browser test follow it.
 test: setup ## everything CI checks: lint, types, tests, snippets, strict build, links, browser
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory lint typecheck; \
-	$(MAKE) --no-print-directory -j2 --output-sync=target unit linkcheck browser; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target \
+		build lint typecheck unit linkcheck browser; \
 	echo "make test took $$(( $$(date +%s) - start )) s"
 
 # Local version labels (+cu130, +cpu) are dropped so one lock serves CPU and CUDA wheels.
