@@ -13,6 +13,22 @@
 # on the CPU that builds this page.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "A VGG block is a few 3x3 convolutions (padding 1) and a 2x2 max-pool.",
+            "Each block changes the channels and halves the height and width.",
+            "A whole VGG is a list of (convolutions, channels) pairs: VGG-11 has five.",
+            "Five halvings take 224 to 7, so the head reads 512 x 7 x 7 = 25,088 numbers.",
+        ]
+    )
+)
+
+# %%
 import inspect
 
 import torch
@@ -198,3 +214,38 @@ print(runinfo.describe(seed=SEED))
 # accuracy 0.935 and test accuracy 0.920, at about 2,460 images per second on one
 # GPU. To run that recipe yourself on a GPU, see the commands in
 # [Getting started](../getting-started.md).
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Zhang, Lipton, Li & Smola, Dive into Deep Learning: Networks Using Blocks (VGG)](https://d2l.ai/chapter_convolutional-modern/vgg.html)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** The block-level shape trace of VGG-11 has five rows, yet the network is
+# called VGG-11. Where did the other layers go? Count the modules of the trunk
+# and the layers that have weights (d2l's first exercise).
+
+# %%
+from cnnbook.exercises import vgg_arch as ex
+
+display(show.solution(ex.vgg11_layer_count_text()))
+
+# %% [markdown]
+# **Exercise 2.** For VGG-11 on one-channel $224 \times 224$ images and 10 classes, how do the
+# parameters and the multiply-accumulates (MACs) split between the convolutions
+# and the fully connected layers?
+
+# %%
+display(show.solution(ex.vgg11_split_text()))
+
+# %% [markdown]
+# **Exercise 3.** d2l suggests training on $96 \times 96$ instead of $224 \times 224$ images.
+# What happens to the first fully connected layer and to the parameter count?
+
+# %%
+display(show.solution(ex.head_at_96_text()))

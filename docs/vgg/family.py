@@ -16,6 +16,22 @@
 # accuracies, quoted as such.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "The paper built six networks, A to E, from one recipe; D and E are VGG-16/19.",
+            "Depth grows from 11 to 19 weight layers, parameters only from 133M to 144M.",
+            "Parameters live in the head, the computation in the convolutions.",
+            "Batch norm variants add a scale and a shift per channel and train more easily.",
+        ]
+    )
+)
+
+# %%
 import statistics
 
 import matplotlib.pyplot as plt
@@ -265,3 +281,36 @@ fig.suptitle("VGG-16 (3 classes): parameters live in the head, computation in th
 fig.tight_layout()
 plt.show()
 print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Ioffe & Szegedy (2015), Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift](https://arxiv.org/abs/1502.03167)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** How many weight layers does each column of Table 1 have? Count them from the
+# configuration lists, not from the names.
+
+# %%
+from cnnbook.exercises import vgg_arch as ex
+
+display(show.solution(ex.weight_layers_text()))
+
+# %% [markdown]
+# **Exercise 2.** Configurations C and D have the same depth. How many parameters do they
+# differ by, and where does the difference come from?
+
+# %%
+display(show.solution(ex.c_versus_d_text()))
+
+# %% [markdown]
+# **Exercise 3.** What does batch norm cost VGG-16 in parameters, and what else does it add
+# to the state dict?
+
+# %%
+display(show.solution(ex.batch_norm_cost_text()))

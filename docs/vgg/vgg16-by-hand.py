@@ -14,6 +14,22 @@
 # weight swap that shows both networks compute the same function.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "VGG-16 is configuration D: 13 convolutions in five blocks, then 3 FC layers.",
+            "Writing it out layer by layer and checking it against torchvision finds slips.",
+            "The same weights loaded into both networks give the same outputs.",
+            "For three classes it has 134,272,835 parameters, most in the first FC layer.",
+        ]
+    )
+)
+
+# %%
 import inspect
 
 import torch
@@ -176,3 +192,35 @@ print(runinfo.describe(seed=SEED))
 # %%
 display(SVG(diagram.architecture_svg(ours_meta, (1, 3, 224, 224), title="VGG-16, 3 classes")))
 print(runinfo.describe(seed=SEED))
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** Compute the parameters of VGG-16 (configuration D) and VGG-19 (E) for 1,000
+# classes from the paper's Table 1. What share of VGG-16 is its first fully
+# connected layer?
+
+# %%
+from cnnbook.exercises import vgg_arch as ex
+
+display(show.solution(ex.vgg16_vgg19_text()))
+
+# %% [markdown]
+# **Exercise 2.** Feed VGG-16 a $32 \times 32$ image. How many values leave the last block, and
+# what does the first fully connected layer receive?
+
+# %%
+display(show.solution(ex.flatten_at_32_text()))
+
+# %% [markdown]
+# **Exercise 3.** How many of VGG-16's parameters are biases?
+
+# %%
+display(show.solution(ex.vgg16_biases_text()))

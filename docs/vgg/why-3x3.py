@@ -22,6 +22,22 @@
 # built.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "Two stacked 3x3 convolutions see 5x5; three see 7x7.",
+            "The stack needs fewer weights: 18C^2 against 25C^2, 27C^2 against 49C^2.",
+            "Each extra layer adds a ReLU, so the stack is more non-linear.",
+            "The paper found 3x3 stacks more accurate than single larger kernels.",
+        ]
+    )
+)
+
+# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -381,3 +397,36 @@ print(runinfo.describe(seed=SEED))
 # test. The CPU times, finally, are for one thread on the machine that
 # built the page; with layers this small they follow per-layer overheads as
 # much as MACs.
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Luo et al. (2016), Understanding the Effective Receptive Field in Deep Convolutional Neural Networks](https://arxiv.org/abs/1701.04128)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** What is the receptive field of $n$ stacked $3 \times 3$ convolutions with
+# stride 1, for $n = 1, \dots, 5$?
+
+# %%
+from cnnbook.exercises import vgg_arch as ex
+
+display(show.solution(ex.stacked_fields_text()))
+
+# %% [markdown]
+# **Exercise 2.** With $C$ channels in and out, compare the weights of two stacked
+# $3 \times 3$ convolutions and one $5 \times 5$ convolution.
+
+# %%
+display(show.solution(ex.two_vs_five_text()))
+
+# %% [markdown]
+# **Exercise 3.** Same question for three stacked $3 \times 3$ convolutions against one
+# $7 \times 7$ convolution. What else does the stack bring?
+
+# %%
+display(show.solution(ex.three_vs_seven_text()))
