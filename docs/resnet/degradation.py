@@ -22,6 +22,26 @@
 # what `zero_init_residual` does, and ends with the paper's full-scale results
 # and the command that reproduces them on a GPU.
 
+# %% tags=["hide-input"]
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "A deeper plain network can end with a higher training error than a "
+            "shallower one: degradation, an optimisation problem, not overfitting.",
+            "A residual block fits F(x) = H(x) - x and adds x back, so being an "
+            "identity only takes F = 0.",
+            "With option A shortcuts a plain net and its residual twin have the "
+            "same weights; only the additions differ.",
+            "The comparison runs small on this page's CPU; the paper's scale is "
+            "one command on a GPU.",
+        ]
+    )
+)
+
 # %%
 import json
 import math
@@ -34,6 +54,7 @@ from IPython.display import display
 from cnnbook import data, runinfo, show
 from cnnbook.analysis import signal
 from cnnbook.analysis.complexity import count_params
+from cnnbook.exercises import resnet as ex
 from cnnbook.experiments import degradation
 from cnnbook.models import create
 
@@ -352,3 +373,40 @@ else:
 # %% [markdown]
 # The blocks themselves are built step by step in [Residual blocks](blocks.py), and
 # [Residuals beyond ResNet: C3](c3.py) follows the residual idea into YOLOv5.
+
+# %% [markdown]
+# ## References
+#
+# * [He, Zhang, Ren & Sun (2015), Deep Residual Learning for Image
+#   Recognition](https://arxiv.org/abs/1512.03385): the degradation problem, residual
+#   learning, the CIFAR networks and their schedule (section 4.2).
+# * [He, Zhang, Ren & Sun (2016), Identity Mappings in Deep Residual
+#   Networks](https://arxiv.org/abs/1603.05027): why a clean shortcut path matters.
+# * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1
+#   Hour](https://arxiv.org/abs/1706.02677): zero-initialising the last batch norm of
+#   each residual branch.
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** How many parameters do Plain-56 and ResNet-56 have? Why is the
+# answer the same for both?
+
+# %%
+display(show.solution(ex.twins_text(56)))
+
+# %% [markdown]
+# **Exercise 2.** The CIFAR networks have $6n + 2$ weighted layers. How many for
+# $n = 9$, and where does each one sit? Check the count against the model.
+
+# %%
+display(show.solution(ex.weighted_layers_text(9)))
+
+# %% [markdown]
+# **Exercise 3.** The paper trains at 0.1 and divides the rate by 10 at 32k and 48k
+# iterations (`engine.optim.paper_lr_factor`). What is the learning rate at steps
+# 31,999, 32,000 and 48,000? What does ResNet-110's warm-up change?
+
+# %%
+display(show.solution(ex.paper_lr_text()))
