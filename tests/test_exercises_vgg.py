@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
 import torch
 import torchvision
 
@@ -98,3 +101,74 @@ def test_stacked_3x3_fields_and_parameter_ratios():
     assert three["single"] / three["stack"] == 49 / 27
     assert "81% more" in vgg_arch.three_vs_seven_text()
     assert "0.72" in vgg_arch.two_vs_five_text()
+
+
+# --------------------------------------------------------------------------- practice pages
+
+
+def test_adaptive_pool_copies_a_1x1_map_49_times():
+    from cnnbook.exercises import vgg_practice as p
+
+    assert p.adaptive_pool_at_32() == {"head_inputs": 25088, "distinct": 512, "copies": 49}
+
+
+def test_he_std_uses_fan_out():
+    from cnnbook.exercises import vgg_practice as p
+
+    torch.manual_seed(0)
+    h = p.he_std(256, 512)
+    assert h["fan_out"] == 4608
+    assert h["std"] == (2 / 4608) ** 0.5
+    assert abs(h["measured"] - h["std"]) < 0.01 * h["std"]
+
+
+def test_vgg16_macs_are_torchvisions_ops():
+    from cnnbook.exercises import vgg_practice as p
+
+    o = p.ops_versus_macs()
+    assert o["ops"] == 15.47
+    assert round(o["macs"] / 1e9, 2) == 15.47
+    assert o["macs"] == 15_470_264_320
+
+
+def test_training_exercises():
+    from cnnbook.exercises import vgg_practice as p
+
+    assert p.mini_head(28) == {"inputs": 64 * 3 * 3, "params": 576 * 128 + 128}
+    assert p.mini_head(32)["inputs"] == 64 * 4 * 4
+    assert p.steps(50_000, 256, 30) == 196 * 30
+    assert p.steps(50_000, 256, 30, drop_last=True) == 195 * 30
+    assert p.best_epoch([0.5, 0.9, 0.7]) == {"best": 2, "best_acc": 0.9, "last_acc": 0.7}
+
+
+def test_slim_and_gap_heads_closed_form_equals_model():
+    from cnnbook.exercises import vgg_practice as p
+
+    for k in (3, 10):
+        for head in ("full", "slim", "gap"):
+            n = p.head_params(head, k)
+            assert n["closed_form"] == n["model"]
+    assert p.head_params("gap", 3)["model"] == 512 * 3 + 3
+    # the tutorial's 40,668,995 = 13 convolutions + the slim head for 3 classes
+    assert 14_714_688 + p.head_params("slim", 3)["model"] == 40_668_995
+
+
+def test_half_width_quarters_the_convolutions():
+    from cnnbook.exercises import vgg_practice as p
+
+    w = p.width_ratio(0.5)
+    assert w["full"] == 14_714_688
+    assert 0.25 < w["ratio"] < 0.2505
+    g = p.gap_saving(3)
+    assert g["full_params"] == 134_272_835
+    assert g["full_macs"] - g["gap_macs"] == 25088 * 4096 + 4096 * 4096 + 4096 * 3 - 512 * 3
+
+
+def test_softmax_floor_and_view_rows():
+    from cnnbook.exercises import vgg_practice as p
+
+    floors = p.softmax_floor((10,))
+    assert floors[10][0] == pytest.approx(math.log(1 + 9 / math.e))
+    assert floors[10][1] == pytest.approx(math.e / (math.e + 9))
+    assert [p.view_rows(n) for n in (4, 48, 49, 98)] == [None, None, 1, 2]
+    assert p.view_rows(3, image_size=224) == 3
