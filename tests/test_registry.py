@@ -30,6 +30,8 @@ PARAMS = {
     "cifar_plain44": 658_586,
     "cifar_plain56": 853_018,
     "cifar_plain110": 1_727_962,
+    "cifar_preact_resnet20": 269_722,
+    "cifar_preact_resnet110": 1_727_962,
     "cifar_resnet20": 269_722,
     "cifar_resnet32": 464_154,
     "cifar_resnet44": 658_586,

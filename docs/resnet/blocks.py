@@ -15,6 +15,28 @@
 # Keras style of conv and identity blocks, and torchvision's way) and proves that
 # the two are the same network by swapping weights between them.
 
+# %% tags=["hide-input"]
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "A residual block outputs relu(F(x) + x); its layers learn only F.",
+            "BasicBlock (ResNet-18/34) stacks two 3x3 convolutions; Bottleneck "
+            "(ResNet-50 and deeper) runs its 3x3 on a quarter of the channels "
+            "between two 1x1s.",
+            "Where a shortcut changes shape, option A pads zeros, B projects with a "
+            "1x1 (torchvision), C projects on every block.",
+            "The paper strides a down-sampling Bottleneck's first 1x1 (V1), "
+            "torchvision its 3x3 (V1.5); the weights are the same shapes.",
+            "ResNet-50 written Keras-style and torchvision-style is one network: "
+            "the weights swap exactly.",
+        ]
+    )
+)
+
 # %%
 import inspect
 
@@ -24,6 +46,7 @@ from IPython.display import display
 
 from cnnbook import compat, runinfo, show
 from cnnbook.analysis.complexity import count_macs, count_params
+from cnnbook.exercises import resnet as ex
 from cnnbook.models import resnet, resnet_keras
 
 SEED = 0
@@ -221,6 +244,44 @@ print(runinfo.describe(seed=SEED))
 # The CIFAR networks on the [degradation page](degradation.py) use A, which
 # keeps a residual net's parameters exactly equal to those of its plain twin.
 #
+# ## The pre-activation block
+#
+# The block above ends in a ReLU *after* the addition, so what one block hands
+# the next is not $x + F(x)$ but $\operatorname{relu}(x + F(x))$. In a follow-up
+# paper ([He et al., 2016b](https://arxiv.org/abs/1603.05027)) the same authors
+# move batch norm and ReLU *before* each convolution,
+# $x_{l+1} = x_l + W_2\,\sigma(B(W_1\,\sigma(B(x_l))))$, so that nothing follows the
+# addition: unrolled, $x_L = x_l + \sum_{i=l}^{L-1} F(x_i)$, and the gradient of
+# any later block reaches any earlier one through additions alone. The network
+# then starts with a bare convolution and needs one batch norm and ReLU after
+# its last block. With it they trained a 1001-layer CIFAR network. The block,
+# as `cnnbook.models.preact_resnet` writes it:
+
+# %%
+from cnnbook.models import preact_resnet
+
+print(inspect.getsource(preact_resnet.PreActBasicBlock.forward))
+pre = preact_resnet.PreActBasicBlock(16, 16).eval()
+post = resnet.BasicBlock(16, 16).eval()
+for block in (pre, post):
+    torch.nn.init.zeros_(block.conv2.weight)  # silence the residual branch
+x = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(SEED))
+display(
+    show.table(
+        [
+            ("original (ReLU after the addition)", bool(torch.equal(post(x), x))),
+            ("pre-activation (nothing after it)", bool(torch.equal(pre(x), x))),
+        ],
+        ["block with a silent branch", "output equals its input"],
+    )
+)
+
+# %% [markdown]
+# With its branch silent, only the pre-activation block passes its input on
+# unchanged; the original one clips the negative values. Moving the layers
+# costs no weights: `cifar_preact_resnet20` and `cifar_resnet20` both have
+# 269,722 parameters (the tests check it).
+#
 # ## ResNet-50 two ways
 #
 # The classic Keras ResNet-50 is written with two functions: `conv_block`, a
@@ -311,3 +372,42 @@ print(runinfo.describe(seed=SEED))
 # Next: [Inside torchvision: resnet.py](inside-torchvision.py) reads torchvision's
 # own source, and [The degradation problem](degradation.py) trains plain and
 # residual networks side by side.
+
+# %% [markdown]
+# ## References
+#
+# * [He, Zhang, Ren & Sun (2015), Deep Residual Learning for Image
+#   Recognition](https://arxiv.org/abs/1512.03385): BasicBlock, Bottleneck (Figure 5)
+#   and the shortcut options A, B, C (section 4.1, Table 3).
+# * [He, Zhang, Ren & Sun (2016), Identity Mappings in Deep Residual
+#   Networks](https://arxiv.org/abs/1603.05027): the pre-activation block.
+# * [d2l, Residual Networks (ResNet)](https://d2l.ai/chapter_convolutional-modern/resnet.html)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** A Bottleneck on 256 channels has a $1 \times 1$ convolution to 64
+# channels, a $3 \times 3$ on 64 and a $1 \times 1$ back to 256. How many
+# convolution weights is that, against two $3 \times 3$ convolutions on 256
+# channels, and against the BasicBlock on 64 channels the paper compares it with?
+
+# %%
+display(show.solution(ex.bottleneck_cost_text()))
+
+# %% [markdown]
+# **Exercise 2.** The pre-activation block (He et al., 2016) moves batch norm and
+# ReLU before each convolution: $y = x + F(x)$ with
+# $F = \mathrm{conv} \circ \mathrm{relu} \circ \mathrm{BN} \circ \mathrm{conv}
+# \circ \mathrm{relu} \circ \mathrm{BN}$. What changes in the block's output?
+# What does the block compute when $F = 0$, compared with the original block?
+
+# %%
+display(show.solution(ex.preact_text()))
+
+# %% [markdown]
+# **Exercise 3.** How many parameters does option B add to ResNet-34 over option A?
+# Derive the number from the layers it adds, then compare with option C.
+
+# %%
+display(show.solution(ex.shortcut_cost_text()))

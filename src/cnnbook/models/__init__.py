@@ -12,6 +12,7 @@ from cnnbook.models import (  # noqa: F401  (imported for their registrations)
     c3,
     cifar_resnet,
     kernel_nets,
+    preact_resnet,
     resnet,
     resnet_keras,
     tiny,
