@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 import torchvision
 
-from cnnbook.analysis.complexity import count_params
+from cnnbook.analysis.complexity import count_params, layer_costs
+from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes
+from cnnbook.analysis.torchvision_facts import resnet as facts
 from cnnbook.exercises import resnet as ex
+from cnnbook.exercises import resnet_scaling as sc
+from cnnbook.exercises import resnet_torchvision as tv
+from cnnbook.models.c3 import C3
 
 # --- degradation ---------------------------------------------------------------
 
@@ -79,10 +84,6 @@ def test_shortcut_options_cost_of_resnet34():
 
 
 def test_v1_saves_the_same_macs_in_each_stage_and_matches_the_measurement():
-    from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes
-    from cnnbook.analysis.torchvision_facts import resnet as facts
-    from cnnbook.exercises import resnet_torchvision as tv
-
     moves = tv.stride_moves()
     assert [m.block for m in moves] == ["layer2.0", "layer3.0", "layer4.0"]
     assert [(m.side_in, m.side_out) for m in moves] == [(56, 28), (28, 14), (14, 7)]
@@ -97,8 +98,6 @@ def test_v1_saves_the_same_macs_in_each_stage_and_matches_the_measurement():
 
 
 def test_zero_init_residual_is_off_by_default_and_zeroes_one_norm_per_block():
-    from cnnbook.exercises import resnet_torchvision as tv
-
     z = tv.zero_init()
     assert z.default is False
     assert len(z.zeroed["resnet18"]) == 2 + 2 + 2 + 2
@@ -108,8 +107,6 @@ def test_zero_init_residual_is_off_by_default_and_zeroes_one_norm_per_block():
 
 
 def test_resnet50_strides_sit_on_the_3x3_and_downsample_32_fold():
-    from cnnbook.exercises import resnet_torchvision as tv
-
     d = tv.downsampling()
     assert d.main_path == [
         "conv1",
@@ -126,8 +123,6 @@ def test_resnet50_strides_sit_on_the_3x3_and_downsample_32_fold():
 
 
 def test_c3_shortcut_costs_no_parameters():
-    from cnnbook.exercises import resnet_torchvision as tv
-
     k = tv.c3_cost(64, 3)
     assert k.with_shortcut == k.without_shortcut == 39_552
     # BasicBlock (18 c_^2 + BN) instead of the YOLO bottleneck (10 c_^2 + BN), c_ = 32.
@@ -136,10 +131,6 @@ def test_c3_shortcut_costs_no_parameters():
 
 
 def test_c3_addition_cost_matches_the_convolutions_counted_by_torchinfo():
-    from cnnbook.analysis.complexity import layer_costs
-    from cnnbook.exercises import resnet_torchvision as tv
-    from cnnbook.models.c3 import C3
-
     a = tv.c3_addition_cost(64, 3, 32)
     assert a.additions == 3 * 32 * 32 * 32 == 98_304
     convs = [r for r in layer_costs(C3(64, 64, 3), (1, 64, 32, 32)) if r.kind == "Conv2d"]
@@ -148,7 +139,32 @@ def test_c3_addition_cost_matches_the_convolutions_counted_by_torchinfo():
 
 
 def test_c3_net_counts_its_additions():
-    from cnnbook.exercises import resnet_torchvision as tv
-
     assert tv.c3_net_additions() == {True: 4, False: 0}
     assert "4 additions" in tv.c3_net_text()
+
+
+# --- scaling up --------------------------------------------------------------------------
+
+
+def test_goyal_global_batch_and_steps_per_epoch():
+    assert sc.global_batch(32, 8, 32) == 8192
+    assert sc.steps_per_epoch(8192) == 157
+    assert sc.steps_per_epoch(256) == 5005
+    assert "8,192 images per step" in sc.global_batch_text()
+
+
+def test_linear_scaling_rule():
+    assert sc.scaled_lr(256) == pytest.approx(0.1)
+    assert sc.scaled_lr(1024) == pytest.approx(0.4)
+    assert sc.scaled_lr(8192) == pytest.approx(3.2)
+    assert "batch 1,024: 0.4;" in sc.linear_scaling_text()
+
+
+def test_warmup_ramps_linearly_to_the_scaled_rate_over_five_epochs():
+    w = sc.warmup(8192, 5)
+    assert w.steps == 5 * 157
+    assert w.peak_lr == pytest.approx(3.2)
+    assert w.first_lr == pytest.approx(3.2 / 785)
+    assert w.middle_lr == pytest.approx(3.2 * 392 / 785)
+    assert w.last_lr == pytest.approx(3.2)
+    assert "--warmup-steps 785" in sc.warmup_text()

@@ -8,6 +8,25 @@
 # that same code. The first cell checks that every listed piece is still the
 # code the explanations were written for.
 
+# %% tags=["hide-input"]
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "Two helpers (conv3x3, conv1x1), two blocks and one _make_layer loop build "
+            "every torchvision ResNet, ResNeXt and wide ResNet.",
+            "torchvision strides a down-sampling Bottleneck's 3x3, not its first 1x1 "
+            "(ResNet V1.5): more MACs, every input position read.",
+            "zero_init_residual (off by default) starts every block as its shortcut.",
+            "replace_stride_with_dilation keeps the map large for dense prediction; "
+            "weights come with their preprocessing and metadata.",
+        ]
+    )
+)
+
 # %%
 import inspect
 from pathlib import Path
@@ -20,6 +39,7 @@ from cnnbook import runinfo, show, tvsource
 from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text
 from cnnbook.analysis.torchvision_facts import resnet as facts
 from cnnbook.analysis.torchvision_facts import weights as weight_facts
+from cnnbook.exercises import resnet_torchvision as ex
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
 print(runinfo.describe(seed=0))
@@ -451,3 +471,41 @@ print(runinfo.describe(seed=0))
 # %% [markdown]
 # The old `pretrained=True` API and the weights enums are compared on
 # [Inside torchvision: vgg.py](../../vgg/inside-torchvision/).
+
+# %% [markdown]
+# ## References
+#
+# * [He, Zhang, Ren & Sun (2015), Deep Residual Learning for Image
+#   Recognition](https://arxiv.org/abs/1512.03385): the architecture torchvision
+#   implements (with the stride moved, V1.5).
+# * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1
+#   Hour](https://arxiv.org/abs/1706.02677): `zero_init_residual`.
+# * [torchvision's `resnet.py`](https://github.com/pytorch/vision/blob/main/torchvision/models/resnet.py)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Moving the stride of a down-sampling Bottleneck from its first
+# $1 \times 1$ (V1) to its $3 \times 3$ (V1.5) changes the MACs of three blocks of
+# ResNet-50. Derive the difference for each in closed form. Why are the three
+# equal? What would ResNet-50 V1 cost at $224 \times 224$?
+
+# %%
+display(show.solution(ex.stride_moves_text()))
+
+# %% [markdown]
+# **Exercise 2.** What is torchvision's default for `zero_init_residual`? With
+# `True`, how many batch norms start at zero in ResNet-18 and in ResNet-50, and
+# what does each block compute at initialisation?
+
+# %%
+display(show.solution(ex.zero_init_text()))
+
+# %% [markdown]
+# **Exercise 3.** List every layer of ResNet-50 with stride 2. By what factor
+# does the network shrink a $224 \times 224$ image, and what changes with
+# `replace_stride_with_dilation=[False, True, True]`?
+
+# %%
+display(show.solution(ex.downsampling_text()))

@@ -9,6 +9,7 @@ exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from cnnbook.models import create
 from cnnbook.models.resnet import BasicBlock, Bottleneck, conv3x3
 
 
-def _on_meta(name: str, **kwargs: object) -> nn.Module:
+def _on_meta(name: str, **kwargs: Any) -> nn.Module:
     # Counting needs shapes only; the meta device skips memory and initialisation.
     with torch.device("meta"):
         return create(name, **kwargs)
