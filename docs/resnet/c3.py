@@ -19,6 +19,25 @@
 # returns $x + F(x)$, exactly ResNet's residual form. YOLOv5 builds its backbone's
 # C3 blocks with `shortcut=True` and its neck's with `shortcut=False`.
 
+# %% tags=["hide-input"]
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "C3 splits its input: one half runs through a chain of bottlenecks, the "
+            "other passes by a 1x1; cv3 mixes the two.",
+            "Each bottleneck can add its input back (shortcut=True): ResNet's "
+            "residual form, already inside C3.",
+            "Shortcuts cost no parameters and well under 1% of the arithmetic.",
+            "YOLOv5 keeps it on in the backbone and off in the neck; ResNet's "
+            "BasicBlock can replace the bottleneck.",
+        ]
+    )
+)
+
 # %%
 import inspect
 
@@ -27,6 +46,7 @@ import torch
 from IPython.display import display
 
 from cnnbook import runinfo, show
+from cnnbook.exercises import resnet_torchvision as ex
 from cnnbook.experiments import c3_compare
 from cnnbook.models import c3
 
@@ -182,3 +202,37 @@ rows = [
 ]
 display(show.table(rows, ["chain of C3(64, 64, n=1)", "parameters", "block"]))
 print(runinfo.describe(seed=0))
+
+# %% [markdown]
+# ## References
+#
+# * [Ultralytics YOLOv5](https://github.com/ultralytics/yolov5): `C3` and
+#   `Bottleneck` in `models/common.py`, the model files that set `shortcut`.
+# * [He, Zhang, Ren & Sun (2015), Deep Residual Learning for Image
+#   Recognition](https://arxiv.org/abs/1512.03385)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** How many parameters has `C3(64, 64, n=3)` with its shortcuts,
+# and without? How many more with `block="resnet"`?
+
+# %%
+display(show.solution(ex.c3_cost_text()))
+
+# %% [markdown]
+# **Exercise 2.** For a $64 \times 32 \times 32$ input, how many additions do the
+# shortcuts of `C3(64, 64, n=3)` perform, against the multiply-accumulates of its
+# convolutions?
+
+# %%
+display(show.solution(ex.c3_addition_text()))
+
+# %% [markdown]
+# **Exercise 3.** How many residual additions does `c3_net` (stages of 1, 2 and 1
+# bottlenecks) perform with `shortcut=True` and with `shortcut=False`? Where does
+# YOLOv5 use each setting?
+
+# %%
+display(show.solution(ex.c3_net_text()))

@@ -8,6 +8,25 @@
 # what the launcher and the engine do for you, and proves on the CPU that
 # builds it that two processes train exactly the same model as one.
 
+# %% tags=["hide-input"]
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "The same training code runs on a CPU, one GPU, all GPUs of a machine "
+            "and several machines; torchrun launches the last two.",
+            "Under DDP each process trains on its shard; gradients are averaged, so "
+            "one step sees the global batch.",
+            "Two processes train exactly the same model as one (proven on this CPU).",
+            "A larger global batch wants a larger learning rate (linear scaling) "
+            "and a warm-up; the engine applies neither unasked.",
+        ]
+    )
+)
+
 # %%
 import json
 import os
@@ -231,3 +250,40 @@ if not recorded:
     print(
         "No committed scaling results yet: run python benchmarks/scaling.py --out docs/results/scaling-cpu.json"
     )
+
+# %% [markdown]
+# ## References
+#
+# * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1
+#   Hour](https://arxiv.org/abs/1706.02677): the linear scaling rule and gradual
+#   warm-up.
+# * [PyTorch, Getting Started with Distributed Data
+#   Parallel](https://pytorch.org/tutorials/intermediate/ddp_tutorial.html) and
+#   [torchrun](https://pytorch.org/docs/stable/elastic/run.html)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Goyal et al. train on 32 machines with 8 GPUs each and 32 images
+# per GPU. What is the global batch, and how many steps make an ImageNet epoch?
+
+# %%
+from cnnbook.exercises import resnet_scaling as ex
+
+display(show.solution(ex.global_batch_text()))
+
+# %% [markdown]
+# **Exercise 2.** With the linear scaling rule $\eta = 0.1 \cdot B / 256$, what
+# learning rate goes with a batch of 1,024? Of 8,192? Why linear?
+
+# %%
+display(show.solution(ex.linear_scaling_text()))
+
+# %% [markdown]
+# **Exercise 3.** How many warm-up steps are 5 epochs at batch 8,192, and what
+# learning rate does the engine use at the first step, halfway and at the end of
+# the warm-up?
+
+# %%
+display(show.solution(ex.warmup_text()))
