@@ -10,6 +10,22 @@
 # explanations describe, and says so if it is not.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "torchvision's VGG is three parts: features, avgpool and classifier.",
+            "make_layers turns a config list into the trunk; one list per VGG.",
+            "The adaptive pool fixes the head's input at 512 x 7 x 7 for any input size.",
+            "Convolutions start from He (fan-out) init, linear layers from N(0, 0.01).",
+        ]
+    )
+)
+
+# %%
 import matplotlib.pyplot as plt
 import torch
 import torchvision
@@ -398,3 +414,36 @@ for warning in facts.pretrained_false_warnings():
 # network, and why a weights file should be opened with
 # `torch.load(..., weights_only=True)` are shown on
 # [Inside torchvision: resnet.py](../../resnet/inside-torchvision/).
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [He et al. (2015), Delving Deep into Rectifiers: Surpassing Human-Level Performance on ImageNet Classification](https://arxiv.org/abs/1502.01852)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** At $32 \times 32$ input VGG-16's trunk ends at $1 \times 1$. What does
+# `AdaptiveAvgPool2d((7, 7))` make of it, and what does the head see?
+
+# %%
+from cnnbook.exercises import vgg_practice as ex
+
+display(show.solution(ex.adaptive_pool_at_32_text()))
+
+# %% [markdown]
+# **Exercise 2.** What standard deviation does torchvision's init give the weights of a
+# $3 \times 3$ convolution from 256 to 512 channels?
+
+# %%
+display(show.solution(ex.he_std_text()))
+
+# %% [markdown]
+# **Exercise 3.** torchvision's weights metadata gives VGG-16 15.47 GFLOPS. Count its
+# multiply-accumulates at $224 \times 224$ and compare.
+
+# %%
+display(show.solution(ex.ops_versus_macs_text()))

@@ -13,6 +13,22 @@
 # these bugs depends on the architecture.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "A softmax before CrossEntropyLoss puts a floor under the loss.",
+            "view(-1, 25088) can silently merge images of a batch; flatten(x, 1) cannot.",
+            "Augmenting test images makes the reported accuracy random.",
+            "Saving the last model as the best one throws the best away.",
+        ]
+    )
+)
+
+# %%
 import inspect
 
 import matplotlib.pyplot as plt
@@ -276,3 +292,37 @@ print(runinfo.describe(seed=SEED))
 # **Fix:** `nn.BatchNorm2d(filter2)`: each batch norm takes the channel count
 # of the layer it normalises. Writing the block in terms of the convolution
 # (`nn.BatchNorm2d(conv.out_channels)`) makes the slip impossible.
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** A network ends in a softmax and is trained with `CrossEntropyLoss`. What is
+# the lowest loss it can reach, and the highest probability it can report, for
+# $K = 2, 10, 1000$ classes?
+
+# %%
+from cnnbook.exercises import vgg_practice as ex
+
+display(show.solution(ex.softmax_floor_text()))
+
+# %% [markdown]
+# **Exercise 2.** At $32 \times 32$ input, for which batch sizes $N$ does
+# `x.view(-1, 512 * 7 * 7)` on VGG-16's trunk output fail, and what happens
+# for the others?
+
+# %%
+display(show.solution(ex.view_rows_text()))
+
+# %% [markdown]
+# **Exercise 3.** (From the training page.) How many steps do 30 epochs of 50,000 images at
+# batch 256 take if the last partial batch is dropped?
+
+# %%
+display(show.solution(ex.steps_text()))

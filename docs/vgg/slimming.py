@@ -19,6 +19,22 @@
 #   every convolution, which is where the computation is.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "The first FC layer (25,088 x 4,096) holds three quarters of VGG-16.",
+            "A 1024-256 head cuts VGG-16 for 3 classes from 134M to 41M parameters.",
+            "Global average pooling leaves one 512 x K layer as the whole head.",
+            "Heads hold the parameters; to save computation, thin the convolutions.",
+        ]
+    )
+)
+
+# %%
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
@@ -199,3 +215,35 @@ display(
         }
     )
 )
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Lin, Chen & Yan (2014), Network In Network](https://arxiv.org/abs/1312.4400)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** Write the parameters of the slim and GAP heads for $K$ classes in closed
+# form and check them against the model.
+
+# %%
+from cnnbook.exercises import vgg_practice as ex
+
+display(show.solution(ex.head_params_text()))
+
+# %% [markdown]
+# **Exercise 2.** What does `width_mult=0.5` do to the convolutions' parameters and MACs?
+
+# %%
+display(show.solution(ex.width_ratio_text()))
+
+# %% [markdown]
+# **Exercise 3.** Replacing the full head by the GAP head, how much do the parameters and the
+# MACs fall?
+
+# %%
+display(show.solution(ex.gap_saving_text()))

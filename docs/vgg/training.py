@@ -15,6 +15,22 @@
 # changes on a GPU and at $32 \times 32$ input.
 
 # %%
+from IPython.display import display
+
+from cnnbook import show
+
+display(
+    show.points(
+        [
+            "Normalisation statistics come from the training images only.",
+            "Augment the training images, never the validation or test ones.",
+            "Keep the best checkpoint by validation accuracy, and the last to resume.",
+            "On a GPU the same command runs with a bigger batch and learning rate.",
+        ]
+    )
+)
+
+# %%
 import dataclasses
 import inspect
 import tempfile
@@ -385,3 +401,36 @@ print(runinfo.describe(seed=SEED))
 # `data.load("cifar10")` applies the standard CIFAR augmentation to training
 # images only: pad by 4 pixels, take a random $32 \times 32$ crop, and flip
 # horizontally half the time.
+
+# %% [markdown]
+# ## References
+#
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour](https://arxiv.org/abs/1706.02677)
+# * [Zhang, Lipton, Li & Smola, Dive into Deep Learning: Networks Using Blocks (VGG)](https://d2l.ai/chapter_convolutional-modern/vgg.html)
+# * [Bibliography](../reference/bibliography.md)
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# **Exercise 1.** `vgg_mini` has three blocks. How wide is its first fully connected layer at
+# $28 \times 28$ input, and at $32 \times 32$?
+
+# %%
+from cnnbook.exercises import vgg_practice as ex
+
+display(show.solution(ex.mini_head_text()))
+
+# %% [markdown]
+# **Exercise 2.** How many optimiser steps do 30 epochs over CIFAR-10's 50,000 training
+# images take with batch size 256?
+
+# %%
+display(show.solution(ex.steps_text()))
+
+# %% [markdown]
+# **Exercise 3.** Why can the best checkpoint differ from the last one?
+
+# %%
+display(show.solution(ex.best_epoch_text()))
