@@ -35,7 +35,7 @@ def test_site_has_the_expected_pages():
 
 @pytest.mark.parametrize("path", PAGES)
 def test_page_loads_cleanly_and_offline(page, site_url, shots_dir, path):
-    _open(page, site_url, path)
+    url = _open(page, site_url, path)
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots_dir / f"{_slug(path)}.png"), full_page=False)
     assert page.offsite == [], f"requests left the site: {page.offsite}"
@@ -44,6 +44,8 @@ def test_page_loads_cleanly_and_offline(page, site_url, shots_dir, path):
     # The table of contents is not typeset, so it must not show raw TeX.
     toc = page.locator("nav.md-nav--secondary a").all_inner_texts()
     assert not [t for t in toc if "$" in t or "\\" in t], toc
+    if path in NOTEBOOK_PAGES:  # checked here: a second visit per page costs seconds each
+        _check_downloads(page, url, path)
 
 
 def test_math_is_typeset_on_markdown_and_notebook_pages(page, site_url):
@@ -96,9 +98,8 @@ def test_site_has_notebook_pages():
     assert "vgg/blocks" in NOTEBOOK_PAGES and "resnet/blocks" in NOTEBOOK_PAGES, NOTEBOOK_PAGES
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_PAGES)
-def test_notebook_page_downloads_as_py_and_ipynb(page, site_url, path):
-    url = _open(page, site_url, path)
+def _check_downloads(page, url, path):
+    """A notebook page's two download buttons name files the site serves; the .ipynb has no outputs."""
     links = page.locator("a.md-content__button[download]")
     hrefs = sorted(links.evaluate_all("(links) => links.map((a) => a.getAttribute('href'))"))
     stem = path.split("/")[-1]
