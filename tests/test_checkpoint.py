@@ -163,6 +163,10 @@ def _as_version_1(state: dict) -> dict:
     old = {k: v for k, v in state.items() if k not in ("settings", "meta")}
     old["version"] = 1
     old["config"] = {**state["settings"], **state["meta"]}
+    kwargs = dict(old["config"].get("model_kwargs", {}))
+    if "image_size" in kwargs:  # version 1 called a model's int side "input_size"
+        kwargs["input_size"] = kwargs.pop("image_size")
+        old["config"]["model_kwargs"] = kwargs
     old["rng"] = {"torch": torch.get_rng_state()}
     return old
 

@@ -48,6 +48,10 @@ def load(path: str | os.PathLike, map_location="cpu") -> dict:
         # Version 1 kept settings and meta in one "config" dict; both views read it.
         old = ckpt.get("config", {})
         ckpt["meta"], ckpt["settings"] = old, old
+        # It also called a model's int side "input_size", now "image_size".
+        kwargs = old.get("model_kwargs", {})
+        if isinstance(kwargs.get("input_size"), int):
+            kwargs["image_size"] = kwargs.pop("input_size")
     return ckpt
 
 
