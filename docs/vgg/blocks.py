@@ -12,7 +12,7 @@
 # VGG-11 from a five-entry list, and trains a small VGG on handwritten digits
 # on the CPU that builds this page.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

@@ -15,7 +15,7 @@
 # typed in are the paper's error rates and torchvision's published ImageNet
 # accuracies, quoted as such.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

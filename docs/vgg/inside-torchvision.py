@@ -9,7 +9,7 @@
 # the first cell checks that each listed piece of code is still the one the
 # explanations describe, and says so if it is not.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

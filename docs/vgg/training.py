@@ -14,7 +14,7 @@
 # trains a small VGG on the CPU that builds the page, and then looks at what
 # changes on a GPU and at $32 \times 32$ input.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

@@ -13,7 +13,7 @@
 # leaves), a side-by-side comparison with torchvision's `vgg16`, and a live
 # weight swap that shows both networks compute the same function.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show

@@ -21,7 +21,7 @@
 # against $7 \times 7$. All numbers on this page are computed while the page is
 # built.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from cnnbook import show
