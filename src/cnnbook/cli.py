@@ -1,4 +1,4 @@
-"""The ``cnnbook`` command: ``train``, ``predict``, ``summary`` and ``models``.
+"""The ``cnnbook`` command: ``train``, ``predict``, ``summary``, ``models`` and ``results``.
 
 Every user mistake ends with one sentence on stderr and exit status 2 (a
 diverged run: 3; an interrupted one: 130), never a traceback. The same
@@ -100,6 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=_positive_int, default=3)
 
     sub.add_parser("models", help="list the registered model names")
+
+    r = sub.add_parser("results", help="make or check the recorded results in docs/results/")
+    rsub = r.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    rec = rsub.add_parser("record", help="run an experiment at its recorded scale, write its JSON")
+    rec.add_argument("name", help="the experiment (degradation)")
+    rec.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    rec.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    rec.add_argument("--jobs", type=_positive_int, default=1, help="CPU processes side by side")
+    rec.add_argument("--out", default=None, help="default: docs/results/<name>-<device>.json")
+    chk = rsub.add_parser("check", help="every recorded result matches today's code")
+    chk.add_argument("--dir", default=None, help="default: docs/results/ of this checkout")
+    chk.add_argument("--no-replay", action="store_true", help="skip replaying CPU results")
     return parser
 
 
@@ -222,6 +234,25 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_results(args) -> int:
+    from cnnbook.results import RESULTS_DIR
+    from cnnbook.results.check import check
+    from cnnbook.results.record import record
+
+    if args.action == "record":
+        path = record(args.name, args.device, tuple(args.seeds), args.jobs, args.out)
+        print(f"wrote {path}")
+        return 0
+    folder = Path(args.dir) if args.dir else RESULTS_DIR
+    problems = check(folder, replay=not args.no_replay)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{len(list(folder.glob('*.json')))} recorded results match the code")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from cnnbook.errors import CnnbookError, DataError, TrainingDiverged
@@ -231,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": cmd_predict,
         "summary": cmd_summary,
         "models": cmd_models,
+        "results": cmd_results,
     }
     try:
         return handlers[args.command](args)

@@ -39,6 +39,8 @@ class Setup:
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    decay_at: tuple[float, ...] = ()  # a constant rate
+    val_curve: bool = False  # scored once, at the end
 
 
 def costs(

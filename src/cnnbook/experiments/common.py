@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from cnnbook import data, engine, models
+from cnnbook.engine.loaders import dataset_length
 
 
 class SGDRecipe(Protocol):
@@ -28,39 +29,68 @@ class SGDRecipe(Protocol):
     def momentum(self) -> float: ...
     @property
     def weight_decay(self) -> float: ...
+    @property
+    def decay_at(self) -> Sequence[float]: ...
+    @property
+    def val_curve(self) -> bool: ...
+
+
+def milestones(setup: SGDRecipe, steps_per_epoch: int) -> list[int]:
+    """The steps where the rate is divided by 10: ``setup.decay_at`` fractions of training."""
+    total = setup.epochs * steps_per_epoch
+    return [round(fraction * total) for fraction in setup.decay_at]
 
 
 def train_one(
-    name: str, bundle: data.DataBundle, setup: SGDRecipe, seed: int, **options: Any
+    name: str,
+    bundle: data.DataBundle,
+    setup: SGDRecipe,
+    seed: int,
+    *,
+    device: str = "cpu",
+    max_steps: int | None = None,
+    **options: Any,
 ) -> dict:
-    """Train one network from a seeded initialisation; returns its curve and final scores.
+    """Train one network from a seeded initialisation; returns its curves and final scores.
 
     ``setup`` supplies the SGD recipe (epochs, batch_size, lr, momentum,
-    weight_decay); ``options`` go to the model's constructor. The C3
+    weight_decay, and the fractions of training where the rate drops);
+    ``options`` go to the model's constructor. With ``setup.val_curve`` the
+    validation set is scored after every epoch, otherwise once at the end.
+    ``max_steps`` stops early (a replay of the first steps). The C3
     comparison trains its variants with this same function.
     """
     engine.seed_everything(seed)
     model = models.create(
         name, num_classes=len(bundle.classes), in_channels=bundle.in_channels, **options
     )
+    steps_per_epoch = -(
+        -dataset_length(bundle.train, "the training set") // setup.batch_size
+    )  # the last batch is kept
+    marks = milestones(setup, steps_per_epoch)
     history = engine.fit(
         model,
         bundle.train,
-        None,
+        bundle.val if setup.val_curve else None,
         epochs=setup.epochs,
         batch_size=setup.batch_size,
         lr=setup.lr,
         momentum=setup.momentum,
         weight_decay=setup.weight_decay,
+        scheduler="multistep" if marks else "constant",
+        milestones=marks,
+        max_steps=max_steps,
         seed=seed,
+        device=device,
         log=False,
     )
-    val = engine.evaluate(model, bundle.val)
+    val = engine.evaluate(model, bundle.val, device=device)
     return {
         "model": name,
         "seed": seed,
         "train_loss": history.column("train_loss"),
         "train_acc": history.column("train_acc"),
+        "val_acc_curve": history.column("val_acc") if setup.val_curve else [],
         "val_acc": val["acc"],
         "seconds": sum(history.column("seconds")),
     }

@@ -1,0 +1,114 @@
+"""What each kind of recorded result is: the code it depends on, its fields, its replay.
+
+A file ``docs/results/<name>-<device>.json`` belongs to the entry ``name``.
+The entry lists the code whose fingerprint the file must carry (an
+experiment, the models, the engine and the data loading it uses), the
+fields its rows must have, and, for an experiment whose CPU run is
+deterministic, how to replay its first steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnbook.results import ROOT
+from cnnbook.results.fingerprint import fingerprint
+
+#: The code every training result depends on.
+TRAINING = (
+    "src/cnnbook/engine",
+    "src/cnnbook/data",
+    "src/cnnbook/models/registry.py",
+    "src/cnnbook/modes.py",
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of recorded result."""
+
+    name: str
+    code: tuple[str, ...]  # files and folders, relative to the checkout
+    required: tuple[str, ...] = ("rows",)  # top-level fields beside command, runinfo, code
+    row_fields: tuple[str, ...] = ()  # fields every row must have
+    # The current code's setup, which a stored ``setup`` must equal (experiments only).
+    setup: Callable[[], dict] | None = None
+    # Replays a CPU result's first steps: {curve name: value of its first point}.
+    replay: Callable[[dict], dict] | None = None
+    # Makes the result (seeds, device, jobs) -> its fields, for ``cnnbook results record``.
+    make: Callable[..., dict] | None = None
+
+    def fingerprint(self, root: Path = ROOT) -> str:
+        return fingerprint(self.code, root)
+
+
+def _degradation_setup() -> dict:
+    from dataclasses import asdict
+
+    from cnnbook.experiments import degradation
+
+    return asdict(degradation.RECORDED)
+
+
+def _degradation_replay(result: dict) -> dict:
+    from cnnbook.experiments import degradation
+
+    return degradation.replay(result)
+
+
+def _degradation_make(seeds: tuple[int, ...], device: str, jobs: int) -> dict:
+    from cnnbook.experiments import degradation
+
+    return degradation.record(seeds=seeds, device=device, jobs=jobs)
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "degradation",
+            code=(
+                "src/cnnbook/experiments/degradation.py",
+                "src/cnnbook/experiments/common.py",
+                "src/cnnbook/models/cifar_resnet.py",
+                *TRAINING,
+            ),
+            required=("rows", "setup"),
+            row_fields=(
+                "model",
+                "seed",
+                "final_train_error",
+                "final_val_error",
+                "train_error",
+                "train_loss",
+                "val_error",
+                "threads",
+            ),
+            setup=_degradation_setup,
+            replay=_degradation_replay,
+            make=_degradation_make,
+        ),
+        Kind(
+            "scaling",
+            code=(
+                "benchmarks/scaling.py",
+                "src/cnnbook/distributed.py",
+                "src/cnnbook/models/vgg_blocks.py",
+                *TRAINING,
+            ),
+            row_fields=("launch", "nproc", "epoch_images_per_s", "speedup", "efficiency"),
+        ),
+        Kind(
+            "train_throughput",
+            code=("benchmarks/train_throughput.py", "src/cnnbook/models/vgg_blocks.py", *TRAINING),
+            required=("overhead",),
+        ),
+    )
+}
+
+
+def kind_of(path: Path) -> str:
+    """The kind a result file belongs to, from its name: ``<kind>-<device>.json``."""
+    return Path(path).stem.rsplit("-", 1)[0]
