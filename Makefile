@@ -23,7 +23,7 @@ THREADS ?= 1
 # Test processes (pytest-xdist); each computes on one thread (tests/conftest.py).
 WORKERS ?= 2
 
-.PHONY: help setup serve build test fast lint typecheck complexity unit linkcheck browser \
+.PHONY: help setup serve build test fast lint typecheck complexity unit results linkcheck browser \
 	browser-deps lock clean
 
 help: ## list the targets
@@ -77,6 +77,12 @@ unit: setup ## all tests except the browser test, then the Markdown pages' snipp
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not browser" --durations=15 tests
 	$(BIN)/python -m pytest --markdown-docs --markdown-docs-syntax=superfences -p no:cacheprovider $(DOC_MARKDOWN)
 
+# Recorded runs (docs/results/) must match today's code; CPU runs are replayed.
+results: setup ## every recorded result in docs/results/ matches the code (cnnbook results check)
+	@start=$$(date +%s); \
+	$(BIN)/cnnbook results check; \
+	echo "results check took $$(( $$(date +%s) - start )) s"
+
 # The quick loop while editing: tests marked slow or browser still run in `make test`.
 fast: setup ## unit tests without the slow and browser ones
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow and not browser" -q -p no:cacheprovider tests
@@ -96,10 +102,10 @@ browser: build browser-deps ## drive chromium against the built site (offline, m
 
 # Two jobs at a time, output grouped per target: the strict build starts first and
 # runs beside lint, types and the unit tests; links and the browser test follow it.
-test: setup ## everything CI checks: lint, types, tests, snippets, strict build, links, browser
+test: setup ## everything CI checks: lint, types, recorded results, tests, snippets, build, links, browser
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory -j2 --output-sync=target \
-		build lint typecheck unit linkcheck browser; \
+		build lint typecheck results unit linkcheck browser; \
 	echo "make test took $$(( $$(date +%s) - start )) s"
 
 # Local version labels (+cu130, +cpu) are dropped so one lock serves CPU and CUDA wheels.

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cnnbook import runinfo
 from cnnbook.io import write_json
+from cnnbook.results.registry import KINDS
 
 
 def worker(args) -> None:
@@ -87,6 +88,7 @@ def main() -> int:
     result = {
         "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
         "runinfo": runinfo.info(),
+        "code": KINDS["scaling"].fingerprint(),  # `cnnbook results check` compares it
         "model": "vgg_mini", "data": "mnist", "train_images": args.subset,
         "global_batch": args.batch_size, "epochs": args.epochs, "device": args.device,
         "rows": rows,

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 from cnnbook import data, engine, models, runinfo
 from cnnbook.data import collate_batch
 from cnnbook.io import write_json
+from cnnbook.results.registry import KINDS
 
 #: Dense bf16 tensor-core peaks (FLOP/s) from NVIDIA's data sheets.
 PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
@@ -168,6 +169,7 @@ def main() -> int:
     result = {
         "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
         "runinfo": runinfo.info(),
+        "code": KINDS["train_throughput"].fingerprint(),  # `cnnbook results check` compares it
     }
     result["overhead"] = overhead(args, device)
     if args.gpu:
