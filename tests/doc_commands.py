@@ -234,6 +234,7 @@ PROGRAMS = {
     "cnnbook summary": Budget(trains=False),
     "cnnbook models": Budget(trains=False),
     "cnnbook --help": Budget(trains=False),
+    "cnnbook results": Budget(),  # `record` is bounded by dry_run_records below
     "examples/train.py": Budget("--epochs", None, "--subset"),
     "examples/predict.py": Budget(),
     "examples/cifar_resnet.py": Budget(None, "--max-steps", "--subset"),
@@ -338,6 +339,16 @@ def thin_networks(args: list[str]) -> list[str]:
     return _set(args, "--base-width", "0.0625") if width and float(width) > 0.0625 else args
 
 
+def dry_run_records(args: list[str]) -> list[str]:
+    """``results record`` trains for most of an hour: CI takes its ``--dry-run``.
+
+    The dry run goes through every step of the real one (each network, each
+    seed, the file with its fingerprint) on 128 images at 8x8, and writes to
+    a temporary file, never into ``docs/results/``.
+    """
+    return [*args, "--dry-run"] if args[:1] == ["record"] and "--dry-run" not in args else args
+
+
 def predict_inputs(args: list[str]) -> list[str]:
     """A checkpoint and an image the test makes stand in for the reader's own files."""
     args = _set(args, "--checkpoint", CHECKPOINT) if "--checkpoint" in args else args
@@ -406,7 +417,7 @@ def rewrite_words(words: list[str]) -> tuple[list[str], bool]:
         raise NotRunnable(f"no budget is known for {key!r}: add it to PROGRAMS")
     args = split_equals(args)
     rules = (on_cpu, drop_gpu_only, fake_data, tiny_folder, small_batches, small_images)
-    for rule in (*rules, thin_networks):
+    for rule in (*rules, thin_networks, dry_run_records):
         args = rule(args)
     args = small_budget(args, budget)
     if key in PREDICTORS:

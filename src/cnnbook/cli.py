@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     rec.add_argument("--jobs", type=_positive_int, default=1, help="CPU processes side by side")
     rec.add_argument("--out", default=None, help="default: docs/results/<name>-<device>.json")
+    rec.add_argument(
+        "--dry-run", action="store_true", help="every step at a scale of seconds, not into docs/"
+    )
     chk = rsub.add_parser("check", help="every recorded result matches today's code")
     chk.add_argument("--dir", default=None, help="default: docs/results/ of this checkout")
     chk.add_argument("--no-replay", action="store_true", help="skip replaying CPU results")
@@ -240,7 +243,9 @@ def cmd_results(args) -> int:
     from cnnbook.results.record import record
 
     if args.action == "record":
-        path = record(args.name, args.device, tuple(args.seeds), args.jobs, args.out)
+        path = record(
+            args.name, args.device, tuple(args.seeds), args.jobs, args.out, dry_run=args.dry_run
+        )
         print(f"wrote {path}")
         return 0
     folder = Path(args.dir) if args.dir else RESULTS_DIR

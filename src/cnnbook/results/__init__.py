@@ -29,3 +29,9 @@ def find(pattern: str = "*.json", root: Path | None = None) -> list[Path]:
 def load(path: Path) -> dict:
     """One recorded result as a dict."""
     return json.loads(Path(path).read_text())
+
+
+def kind_device(path: Path) -> tuple[str, str]:
+    """``(kind, device)`` of a result file named ``<kind>-<device>.json``."""
+    kind, _, device = Path(path).stem.rpartition("-")
+    return (kind, device) if kind else (device, "")

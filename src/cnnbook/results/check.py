@@ -19,8 +19,8 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from cnnbook.results import RESULTS_DIR, ROOT
-from cnnbook.results.registry import KINDS, Kind, kind_of
+from cnnbook.results import RESULTS_DIR, ROOT, kind_device
+from cnnbook.results.registry import KINDS, Kind
 
 #: Fields every recorded result has, and the runinfo fields a page shows.
 COMMON = ("command", "runinfo", "code")
@@ -93,11 +93,10 @@ def check_file(
         result = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         return [f"{name}: not readable as JSON ({exc})"]
-    kind = kinds.get(kind_of(path))
+    kind_name = kind_device(path)[0]
+    kind = kinds.get(kind_name)
     if kind is None:
-        return [
-            f"{name}: no kind of result is named {kind_of(path)!r} (see cnnbook.results.registry)"
-        ]
+        return [f"{name}: no kind of result is named {kind_name!r} (see cnnbook.results.registry)"]
     problems = _schema(result, kind)
     if not problems and result["code"] != kind.fingerprint(root):
         problems.append(f"stale: made by other code than today's; re-run: {result['command']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from cnnbook import runinfo
@@ -36,11 +37,14 @@ def record(
     seeds: tuple[int, ...] = (0, 1, 2),
     jobs: int = 1,
     out: Path | None = None,
+    dry_run: bool = False,
 ) -> Path:
     """Run experiment ``name`` at its recorded scale and write ``<name>-<device>.json``.
 
     The file carries the command that re-makes it, the hardware and
-    versions, and the fingerprint of the code that made it.
+    versions, and the fingerprint of the code that made it. ``dry_run``
+    takes every step of the real run at a scale of seconds and writes to
+    ``out`` or a temporary file, never into ``docs/results/``.
     """
     if name not in recordable():
         raise ConfigError(f"no recorded run named {name!r}; choose from {', '.join(recordable())}")
@@ -50,8 +54,16 @@ def record(
         )
     kind = KINDS[name]
     code = kind.fingerprint()  # taken before the run: code edited meanwhile makes it stale
-    made = kind.make(tuple(seeds), device, jobs)  # type: ignore[misc]
-    path = Path(out) if out else RESULTS_DIR / f"{name}-{device.split(':')[0]}.json"
+    if dry_run and out is not None and Path(out).resolve().parent == RESULTS_DIR.resolve():
+        raise ConfigError("a dry run does not write into docs/results/; give another --out")
+    made = kind.make(tuple(seeds), device, jobs, dry_run)  # type: ignore[misc]
+    file_name = f"{name}-{device.split(':')[0]}.json"
+    if out is not None:
+        path = Path(out)
+    elif dry_run:
+        path = Path(tempfile.mkdtemp(prefix="cnnbook-dry-run-")) / file_name
+    else:
+        path = RESULTS_DIR / file_name
     command = record_command(name, device, seeds, jobs, out)
     write_json(
         {"command": command, "runinfo": runinfo.info(), "code": code, "device": device, **made},

@@ -37,7 +37,7 @@ class Kind:
     setup: Callable[[], dict] | None = None
     # Replays a CPU result's first steps: {curve name: value of its first point}.
     replay: Callable[[dict], dict] | None = None
-    # Makes the result (seeds, device, jobs) -> its fields, for ``cnnbook results record``.
+    # Makes the result (seeds, device, jobs, dry_run) -> its fields, for ``cnnbook results record``.
     make: Callable[..., dict] | None = None
 
     def fingerprint(self, root: Path = ROOT) -> str:
@@ -58,10 +58,15 @@ def _degradation_replay(result: dict) -> dict:
     return degradation.replay(result)
 
 
-def _degradation_make(seeds: tuple[int, ...], device: str, jobs: int) -> dict:
+def _degradation_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool) -> dict:
+    import dataclasses
+
     from cnnbook.experiments import degradation
 
-    return degradation.record(seeds=seeds, device=device, jobs=jobs)
+    setup = degradation.RECORDED
+    if dry_run:  # every code path of the real run, on 128 images at 8x8, width 2, one epoch
+        setup = dataclasses.replace(setup, image_size=8, subset=128, base_channels=2, epochs=1)
+    return degradation.record(seeds=seeds, device=device, jobs=jobs, setup=setup)
 
 
 KINDS: dict[str, Kind] = {
@@ -107,8 +112,3 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
-
-
-def kind_of(path: Path) -> str:
-    """The kind a result file belongs to, from its name: ``<kind>-<device>.json``."""
-    return Path(path).stem.rsplit("-", 1)[0]

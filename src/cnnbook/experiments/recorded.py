@@ -1,0 +1,99 @@
+"""Reading a recorded run (``docs/results/<experiment>-<device>.json``) for a page.
+
+The code that *makes* a recorded run is fingerprinted with it; reading it
+(summaries over seeds, how many seeds agree, the sentences a page prints)
+does not change a number, so it lives here, outside the fingerprint, and
+can be reworded without re-running an hour of training.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from cnnbook.experiments.common import count_above, group_runs
+
+
+def by_model(result: dict) -> dict[str, list[dict]]:
+    """The rows of a recorded run grouped by model, each group in seed order."""
+    groups = group_runs(result["rows"], "model")
+    return {name: sorted(rows, key=lambda r: r["seed"]) for name, rows in groups.items()}
+
+
+def iterations(result: dict) -> list[int]:
+    """The iteration at the end of each epoch (the x axis of the paper's Figure 6)."""
+    steps = result["steps_per_epoch"]
+    return [steps * (i + 1) for i in range(result["setup"]["epochs"])]
+
+
+def mean_curve(rows: Sequence[dict], metric: str) -> list[float]:
+    """The per-epoch mean of ``metric`` over the rows (seeds)."""
+    return [statistics.fmean(points) for points in zip(*(r[metric] for r in rows), strict=True)]
+
+
+def summary(result: dict, metrics: Sequence[str]) -> list[dict]:
+    """Per model: the number of seeds and, per metric, its mean, spread (sd), min and max."""
+    out = []
+    for name, rows in by_model(result).items():
+        row: dict = {"model": name, "seeds": len(rows)}
+        for metric in metrics:
+            values = [r[metric] for r in rows]
+            row[metric] = {
+                "mean": statistics.fmean(values),
+                "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "min": min(values),
+                "max": max(values),
+            }
+        out.append(row)
+    return out
+
+
+def provenance(result: dict) -> str:
+    """One line naming a recorded run's command, hardware, versions and date."""
+    info = result["runinfo"]
+    where = info["gpu"] if result.get("device", "cpu") != "cpu" else info["cpu"]
+    minutes = result.get("wall_seconds", 0) / 60
+    return (
+        f"Recorded with `{result['command']}` on {where}, torch {info['torch']}, "
+        f"{info['date']}; {minutes:.0f} minutes of wall time."
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def read_degradation(result: dict) -> list[str]:
+    """The reading of a recorded degradation run, written from its numbers (seed by seed)."""
+    groups = by_model(result)
+
+    def final(name: str) -> list[float]:
+        return [r["final_train_error"] for r in groups[name]]
+
+    p20, p56 = final("cifar_plain20"), final("cifar_plain56")
+    r20, r56 = final("cifar_resnet20"), final("cifar_resnet56")
+    mean = statistics.fmean
+    n = len(p56)
+    worse = count_above(p56, p20)
+    plain = (
+        f"Plain-56 ended with a higher training error than plain-20 for {worse} of {n} seeds "
+        f"({_pct(mean(p56))} against {_pct(mean(p20))} on average)"
+        + (": the deeper plain network trains worse, which is degradation." if worse == n else ".")
+    )
+    res_worse = count_above(r56, r20)
+    residual = (
+        f"ResNet-56 ended at or below ResNet-20 for {n - res_worse} of {n} seeds "
+        f"({_pct(mean(r56))} against {_pct(mean(r20))})"
+        + (
+            ", so the extra depth does not hurt once there are shortcuts."
+            if res_worse == 0
+            else "."
+        )
+    )
+    below = n - count_above(r56, p56) - sum(a == b for a, b in zip(r56, p56, strict=True))
+    shortcut = (
+        f"With the same weights, data and seeds, the shortcuts took the 56-layer network's "
+        f"training error from {_pct(mean(p56))} to {_pct(mean(r56))} "
+        f"(lower for {below} of {n} seeds)."
+    )
+    return [plain, residual, shortcut]
