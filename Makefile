@@ -46,8 +46,10 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(SETUP_STAMP) $(NODE_STAMP) ## create .venv/ and node_modules/ (the other targets do it too)
 
-# --dirty: after the first full build, an edit re-executes only the edited page.
-serve: setup ## build the book, executing every page, and serve it on http://127.0.0.1:8000
+# A page executes only when it, the package, the versions or the recorded results
+# changed since it last did (tools/exec_cache.py); --dirty: an edit while serving
+# rebuilds only the pages it touches.
+serve: setup ## build the book, executing the pages that changed, and serve it on http://127.0.0.1:8000
 	OMP_NUM_THREADS=$(THREADS) $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000 --dirty
 
 build: setup ## strict build of the site into site/
@@ -116,5 +118,5 @@ lock: $(BIN)/python ## re-pin requirements/lock.txt from .venv/
 	    | sed -E 's/^([A-Za-z0-9_.-]+)==([^+ ]+)\+[A-Za-z0-9.]+$$/\1==\2/'; } > requirements/lock.txt.new
 	mv requirements/lock.txt.new requirements/lock.txt
 
-clean: ## remove site/, caches and artifacts
+clean: ## remove site/, caches (executed pages included) and artifacts
 	rm -rf site .cache artifacts
