@@ -73,6 +73,7 @@ def test_the_reading_says_when_the_ordering_does_not_hold():
     assert plain.startswith("Plain-56 ended with a higher training error than plain-20 for 0 of 3")
     assert "degradation" not in plain
     assert residual.startswith("ResNet-56 ended at or below ResNet-20 for 1 of 3 seeds")
+    assert residual.endswith("by at most 4.00 percentage points.")  # seed 0: 5% against 1%
     assert "lower for 0 of 3 seeds" in shortcut  # equal or higher: never counted as lower
 
 

@@ -81,13 +81,14 @@ def read_degradation(result: dict) -> list[str]:
         + (": the deeper plain network trains worse, which is degradation." if worse == n else ".")
     )
     res_worse = count_above(r56, r20)
+    gap = max(a - b for a, b in zip(r56, r20, strict=True))
     residual = (
         f"ResNet-56 ended at or below ResNet-20 for {n - res_worse} of {n} seeds "
-        f"({_pct(mean(r56))} against {_pct(mean(r20))})"
+        f"({_pct(mean(r56))} against {_pct(mean(r20))} on average)"
         + (
             ", so the extra depth does not hurt once there are shortcuts."
             if res_worse == 0
-            else "."
+            else f"; where it ended above, it did so by at most {100 * gap:.2f} percentage points."
         )
     )
     below = n - count_above(r56, p56) - sum(a == b for a, b in zip(r56, p56, strict=True))
