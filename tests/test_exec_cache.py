@@ -146,6 +146,18 @@ def test_cache_dir_is_relative_to_mkdocs_yml(exec_cache, plugin, project, monkey
     assert jupyter_plugin._compute_cache_key.__wrapped__ is not None
 
 
+def test_serve_watches_the_package(exec_cache, plugin, project):
+    server = SimpleNamespace(watched=[])
+    server.watch = server.watched.append
+    exec_cache.on_serve(server, _config(plugin, project), builder=None)
+    assert server.watched == [str(project / "src/cnnbook")]
+
+    plugin.config["cache"] = False
+    server.watched.clear()
+    exec_cache.on_serve(server, _config(plugin, project), builder=None)
+    assert server.watched == [], "without the cache, a package edit would rebuild nothing"
+
+
 # A real build: each page appends its name to LOG when it executes.
 PAGE = """# %%
 with open({log!r}, "a") as fh:

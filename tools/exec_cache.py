@@ -173,7 +173,7 @@ def on_files(files: Files, config) -> Files:
             # output is out of date although its file is not.
             file.is_modified = _always_modified
     log.info(
-        "execution cache: %d of %d notebook pages execute, the others come from %s",
+        "execution cache: %d of %d notebook pages execute (cache in %s)",
         missing,
         len(pages),
         plugin.config["cache_dir"],
