@@ -40,6 +40,7 @@ PARAMS = {
     "kernelnet_3x3": 146_586,
     "kernelnet_3x3x3": 232_010,
     "kernelnet_5x5": 168_426,
+    "kernelnet_5x5_macs": 200_802,
     "kernelnet_5x5_matched": 148_150,
     "kernelnet_7x7": 329_322,
     "resnet50_keras": 25_557_032,  # torchvision's ResNet-50, built another way

@@ -14,6 +14,13 @@ then a 2x2 max-pool. Only the convolutions inside a stage change:
   for the default widths) until its parameter count is as close as
   possible to ``kernelnet_3x3``'s, so that a
   difference in accuracy cannot be put down to size alone,
+* ``kernelnet_5x5_macs``: the 5x5 network rescaled in width (wider for the
+  default widths) until its multiply-accumulates per image are as close as
+  possible to ``kernelnet_3x3``'s. Parameters and MACs disagree because
+  they weigh the stages differently: a weight in the first stage is used
+  at every pixel of the full-resolution map, one in the last stage at a
+  sixty-fourth of them, and the two designs put their weights in
+  different stages (see :func:`stage_costs`),
 * ``kernelnet_3x3x3`` / ``kernelnet_7x7``: the three-layer case (7x7 field).
 
 The head is global average pooling and one linear layer, so the networks
@@ -93,6 +100,62 @@ def kernel_net_params(
     return total + channels * num_classes + num_classes
 
 
+def stage_costs(
+    kernels: Sequence[int],
+    widths: Sequence[int],
+    in_channels: int,
+    image_size: int,
+    batch_norm: bool = False,
+) -> list[dict]:
+    """Closed-form cost of each stage of :class:`KernelNet` for one ``image_size`` input.
+
+    Per stage: the side of its maps, its parameters, its multiply-accumulates
+    and the number of values its convolutions write (``activations``, what
+    the layers move through memory). MACs are counted as torchinfo counts
+    them (a bias or a batch-norm parameter costs one per use), so the stages
+    plus :func:`head_macs` add up to :func:`cnnbook.analysis.complexity.count_macs`.
+    """
+    rows, channels, side = [], in_channels, image_size
+    for width in widths:
+        params = macs = activations = 0
+        for k in kernels:
+            weights = k * k * channels * width
+            params += weights + (2 * width if batch_norm else width)
+            # a bias is added at every pixel; batch norm's scale and shift count once
+            macs += weights * side * side + (2 * width if batch_norm else width * side * side)
+            activations += width * side * side
+            channels = width
+        rows.append({"side": side, "params": params, "macs": macs, "activations": activations})
+        side //= 2
+    return rows
+
+
+def head_macs(widths: Sequence[int], num_classes: int) -> int:
+    """MACs of the pooled linear head (weights and biases, once per image)."""
+    return widths[-1] * num_classes + num_classes
+
+
+def kernel_net_macs(
+    kernels: Sequence[int],
+    widths: Sequence[int],
+    in_channels: int,
+    num_classes: int,
+    image_size: int,
+    batch_norm: bool = False,
+) -> int:
+    """Closed-form MACs per image of :class:`KernelNet` (checked against torchinfo in the tests)."""
+    stages = stage_costs(kernels, widths, in_channels, image_size, batch_norm)
+    return sum(s["macs"] for s in stages) + head_macs(widths, num_classes)
+
+
+#: What :func:`matched_widths` can hold equal between two designs.
+MATCH_BY = ("params", "macs")
+#: The input side at which MACs are matched. Every stage's convolution MACs
+#: grow with the square of the side, so a match at 16 holds at 32, 64, ...
+#: (only the head's few MACs do not grow).
+MATCH_IMAGE_SIZE = 16
+
+
 def matched_widths(
     widths: Sequence[int] = DEFAULT_WIDTHS,
     kernels: Sequence[int] = (5,),
@@ -100,19 +163,27 @@ def matched_widths(
     in_channels: int = 3,
     num_classes: int = 10,
     batch_norm: bool = False,
+    by: str = "params",
 ) -> tuple[int, ...]:
-    """Widths for a ``kernels`` network whose parameters best match the ``reference`` one.
+    """Widths for a ``kernels`` network whose ``by`` best matches the ``reference`` one's.
 
+    ``by`` is ``"params"`` or ``"macs"`` (per image, at :data:`MATCH_IMAGE_SIZE`).
     Scales every stage width by one common factor (rounded to integers) and
-    keeps the factor whose parameter count is closest to the reference
-    network's, so the stages keep their 1:2:4 proportions.
+    keeps the factor whose count is closest to the reference network's, so
+    the stages keep their 1:2:4 proportions.
     """
-    target = kernel_net_params(reference, widths, in_channels, num_classes, batch_norm)
+    if by not in MATCH_BY:
+        raise ValueError(f"by must be one of {', '.join(MATCH_BY)}, got {by!r}")
+
+    def cost(ks: Sequence[int], ws: Sequence[int]) -> int:
+        if by == "params":
+            return kernel_net_params(ks, ws, in_channels, num_classes, batch_norm)
+        return kernel_net_macs(ks, ws, in_channels, num_classes, MATCH_IMAGE_SIZE, batch_norm)
+
+    target = cost(reference, widths)
 
     def gap(scaled: tuple[int, ...]) -> int:
-        return abs(
-            kernel_net_params(kernels, scaled, in_channels, num_classes, batch_norm) - target
-        )
+        return abs(cost(kernels, scaled) - target)
 
     # factors 0.001 .. 3.000; on a tie min() keeps the first, the smallest factor
     candidates = (tuple(max(1, round(w * step / 1000)) for w in widths) for step in range(1, 3001))
@@ -145,6 +216,17 @@ def kernelnet_5x5_matched(
 ):
     """One 5x5 convolution per stage, narrowed to ``kernelnet_3x3``'s parameter count."""
     matched = matched_widths(_widths(widths), (5,), (3, 3), in_channels, num_classes, batch_norm)
+    return KernelNet((5,), matched, in_channels, num_classes, batch_norm)
+
+
+@register("kernelnet_5x5_macs", input_size=KERNELNET_INPUT, min_image_size=16)
+def kernelnet_5x5_macs(
+    num_classes: int = 10, in_channels: int = 3, widths=None, batch_norm: bool = False
+):
+    """One 5x5 convolution per stage, rescaled to ``kernelnet_3x3``'s MACs per image."""
+    matched = matched_widths(
+        _widths(widths), (5,), (3, 3), in_channels, num_classes, batch_norm, by="macs"
+    )
     return KernelNet((5,), matched, in_channels, num_classes, batch_norm)
 
 
