@@ -57,3 +57,43 @@ def test_runinfo_names_versions_and_seed():
     assert runinfo.info()["gpu"] == (
         "none" if not torch.cuda.is_available() else runinfo.accelerator()
     )
+
+
+def test_meta_models_count_like_real_ones_and_allocate_for_timing():
+    def build():
+        return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(4))
+
+    real = build()
+    real(torch.zeros(1, 3, 10, 10))  # materialise the lazy layer
+    with torch.device("meta"):
+        ghost = nn.Sequential(
+            nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(512, 4)
+        )
+    assert complexity.count_params(ghost) == complexity.count_params(real)
+    # torchinfo runs where the model is: on the meta device nothing is computed.
+    assert complexity.count_macs(ghost, (1, 3, 10, 10)) == complexity.count_macs(
+        real, (1, 3, 10, 10)
+    )
+    net = complexity.allocate(ghost)
+    assert next(net.parameters()).device.type == "cpu" and not net.training
+    assert all(not t.any() for t in net.state_dict().values())  # zeroed, not left uninitialised
+    assert complexity.measure_latency(net, (1, 3, 10, 10), repeats=1)["min_s"] > 0
+
+
+def test_summary_rows_give_block_totals_down_to_a_depth():
+    net = nn.Sequential(
+        nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1)),
+        nn.Flatten(),
+        nn.Linear(4 * 6 * 6, 2),
+    )
+    stats = complexity.summarize(net, (1, 3, 6, 6))
+    shallow = complexity.summary_rows(stats, depth=1)
+    assert [(r.name, r.kind, r.container) for r in shallow] == [
+        ("0", "Sequential", True), ("1", "Flatten", False), ("2", "Linear", False)
+    ]  # fmt: skip
+    assert sum(r.params for r in shallow) == stats.total_params
+    assert sum(r.macs for r in shallow) == stats.total_mult_adds
+    block = shallow[0]
+    assert block.macs == (27 * 4 + 4) * 36 + (4 * 4 + 4) * 36 and block.output_shape == (1, 4, 6, 6)
+    deep = complexity.summary_rows(stats, depth=2)
+    assert [r.name for r in deep] == ["0", "0.0", "0.1", "0.2", "1", "2"]

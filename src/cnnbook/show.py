@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import html
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from cnnbook.analysis import complexity
+from cnnbook.tvsource import listing
+from cnnbook.tvsource.listing import Code
 
 _tab_ids = itertools.count(1)
 
@@ -32,34 +41,178 @@ class _Rich:
     __str__ = __repr__
 
 
-def _fmt(value: object) -> str:
+#: How one column's values are written: a format spec such as ``",.0f"`` or
+#: ``".1%"``, or a function from the value to its text.
+Format = str | Callable[[Any], str]
+#: Formats for a table's columns: by header, or one per column in order.
+Formats = Mapping[str, Format] | Sequence[Format | None] | None
+
+# A string cell that is a number already written out ("33.3%", "1,234", "+0.5",
+# "12 ms", "x2.5") still lines up with the numbers around it.
+_NUMERIC_TEXT = re.compile(r"^[x×]?[+\-−]?\d[\d,]*(\.\d+)?(e[+\-]?\d+)?\s?(%|x|×|ms|s|M|G|k|MiB)?$")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _float_spec(values: Sequence[float]) -> str:
+    """One format for a column of floats: the smallest gets three significant digits.
+
+    A column reads as a column only when every value has the same number of
+    decimals ("0.323" above "0.500", not "0.3229" above "0.5").
+    """
+    finite = [abs(v) for v in values if v and math.isfinite(v)]
+    if not finite:
+        return ",.1f"
+    smallest = min(finite)
+    if smallest >= 100:
+        return ",.0f"
+    if smallest < 1e-3:
+        return ".2e"
+    return f",.{min(4, 2 - math.floor(math.log10(smallest)))}f"
+
+
+def _cell(value: object, spec: Format | None) -> str:
+    if value is None:
+        return "–"
+    if callable(spec):
+        return str(spec(value))
+    if spec is not None and _is_number(value):
+        return format(value, spec)
     if isinstance(value, bool):
-        return str(value)
+        return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
     return str(value)
 
 
-def table(rows: Iterable[Sequence], headers: Sequence[str], caption: str | None = None) -> _Rich:
-    """A table of computed values (ints get thousands separators)."""
-    rows = [[_fmt(v) for v in row] for row in rows]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows
-    )
+def _column_specs(
+    rows: Sequence[Sequence[Any]], headers: Sequence[str], formats: Formats
+) -> list[Format | None]:
+    """The format of every column: the caller's, else one shared by its floats."""
+    if formats is None:
+        given: list[Format | None] = [None] * len(headers)
+    elif isinstance(formats, Mapping):
+        unknown = set(formats) - set(headers)
+        if unknown:
+            raise KeyError(f"formats name columns the table does not have: {sorted(unknown)}")
+        given = [formats.get(h) for h in headers]
+    else:
+        given = list(formats)
+        if len(given) != len(headers):
+            raise ValueError(f"formats has {len(given)} entries for {len(headers)} columns")
+    specs = []
+    for i, spec in enumerate(given):
+        floats = [r[i] for r in rows if isinstance(r[i], float)]
+        specs.append(spec if spec is not None or not floats else _float_spec(floats))
+    return specs
+
+
+_EMPTY = ("", "-", "–")
+
+
+def _numeric_columns(cells: list[list[str]], raw: Sequence[Sequence[Any]]) -> list[bool]:
+    """A column is numeric (right-aligned) when every filled cell holds a number."""
+    out = []
+    for i in range(len(cells[0]) if cells else 0):
+        filled = [(r[i], c[i]) for r, c in zip(raw, cells, strict=True) if c[i] not in _EMPTY]
+        out.append(
+            bool(filled)
+            and all(_is_number(v) or bool(_NUMERIC_TEXT.match(text)) for v, text in filled)
+        )
+    return out
+
+
+def _td(text: str, numeric: bool, tag: str = "td") -> str:
+    # Numbers right-aligned and never broken across lines; "\n" in a cell is a line break.
+    style = ' style="text-align: right; white-space: nowrap"' if numeric else ""
+    body = "<br>".join(html.escape(line) for line in text.split("\n"))
+    return f"<{tag}{style}>{body}</{tag}>"
+
+
+def table(
+    rows: Iterable[Sequence[Any]],
+    headers: Sequence[str],
+    caption: str | None = None,
+    *,
+    formats: Formats = None,
+    footer: Sequence[Any] | None = None,
+) -> _Rich:
+    """A table of computed values, written the same way everywhere in the book.
+
+    Pass numbers, not text: ints get thousands separators, the floats of a
+    column share one format (or the one ``formats`` gives, by header or by
+    position, e.g. ``{"share": ".1%"}``), numeric columns are right-aligned
+    and never wrap, ``None`` shows as a dash and a ``"\n"`` in a cell breaks
+    the line. Units belong in the headers ("MACs at 224", "CPU ms").
+    ``footer`` is a totals row set apart below the body.
+    """
+    raw = [list(r) for r in rows]
+    if any(len(r) != len(headers) for r in raw):
+        raise ValueError(f"every row needs {len(headers)} cells, one per header")
+    every = raw + ([list(footer)] if footer is not None else [])
+    specs = _column_specs(every, headers, formats)
+    cells = [[_cell(v, s) for v, s in zip(r, specs, strict=True)] for r in every]
+    numeric = _numeric_columns(cells, every)
+    head = "".join(_td(h, n, "th") for h, n in zip(headers, numeric, strict=True))
+    lines = ["".join(_td(c, n) for c, n in zip(r, numeric, strict=True)) for r in cells]
+    body = "".join(f"<tr>{line}</tr>" for line in lines[: len(raw)])
+    foot = f"<tfoot><tr>{lines[-1]}</tr></tfoot>" if footer is not None else ""
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     html_text = (
         '<div class="md-typeset__scrollwrap"><div class="md-typeset__table"><table>'
-        f"{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>"
+        f"{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table></div></div>"
     )
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    return _Rich(html_text, _plain_table(headers, cells, numeric, caption))
+
+
+def _plain_table(
+    headers: Sequence[str], cells: list[list[str]], numeric: list[bool], caption: str | None
+) -> str:
+    texts = [list(headers), *[[c.replace("\n", " / ") for c in r] for r in cells]]
+    widths = [max(len(r[i]) for r in texts) for i in range(len(headers))]
     lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False))
-        for r in [list(headers), *rows]
+        "  ".join(
+            (c.rjust(w) if n else c.ljust(w)) for c, w, n in zip(r, widths, numeric, strict=True)
+        ).rstrip()
+        for r in texts
     ]
-    return _Rich(html_text, "\n".join(lines))
+    return "\n".join(([caption] if caption else []) + lines)
+
+
+def _shape(shape: Sequence[int]) -> str:
+    """``64×224×224``: one item's shape (the batch dropped), compact enough not to wrap."""
+    return "×".join(str(d) for d in shape[1:]) or "–"
+
+
+def summary(
+    model: nn.Module, input_shape: tuple[int, ...], depth: int = 2, caption: str | None = None
+) -> _Rich:
+    """A model's layers as a table: what ``torchinfo.summary`` prints, lined up.
+
+    One row per module down to ``depth`` (a block's row carries the totals of
+    its layers), for one input of ``input_shape`` (batch included), and the
+    model's totals below. MACs are torchinfo's multiply-adds ("Mult-Adds").
+    """
+    stats = complexity.summarize(model, input_shape, depth=depth)
+    rows = [
+        (r.name, r.kind, _shape(r.output_shape), r.params, r.macs)
+        for r in complexity.summary_rows(stats, depth)
+    ]
+    footer = ("total", "", "", stats.total_params, stats.total_mult_adds)
+    headers = ["layer", "type", "output (C×H×W)", "parameters", "MACs"]
+    return table(rows, headers, caption, footer=footer)
+
+
+def source(obj: object) -> Code:
+    """The package's own source of ``obj`` (a function, class or method), highlighted.
+
+    It goes through the same listing as torchvision's sources on the
+    "Inside torchvision" pages, and is read from the installed package, so
+    it cannot differ from the code that runs.
+    """
+    return listing.show(obj)
 
 
 def note(text: str, kind: str = "note", title: str | None = None) -> _Rich:

@@ -1,8 +1,14 @@
-"""Showing an installed source on a page: highlighted in a notebook, plain text elsewhere."""
+"""Showing an installed source on a page: highlighted in a notebook, plain text elsewhere.
+
+Every listing in the book goes through :class:`Code`, torchvision's sources
+on the "Inside torchvision" pages and the package's own (``show.source``)
+alike, so they all look the same and none is pasted.
+"""
 
 from __future__ import annotations
 
 import html
+import inspect
 import textwrap
 from pathlib import Path
 
@@ -48,13 +54,22 @@ class Code:
 def _short_path(path: str) -> str:
     """``torchvision/models/vgg.py`` rather than the full install path."""
     parts = Path(path).parts
-    for top in ("torchvision", "torch"):
+    for top in ("torchvision", "torch", "cnnbook"):
         if top in parts:
             i = len(parts) - 1 - parts[::-1].index(top)
             return "/".join(parts[i:])
     return Path(path).name
 
 
-def show(name: str) -> Code:
-    """The installed source of ``name``, ready to display on a page."""
-    return Code(locate(name))
+def dotted_name(obj: object) -> str:
+    """``cnnbook.models.vgg_blocks.vgg_block`` for the function ``vgg_block``."""
+    obj = inspect.unwrap(obj)  # type: ignore[arg-type]  # a plain object unwraps to itself
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not qualname or "<locals>" in qualname:
+        raise LookupError(f"{obj!r} has no importable name; pass a module-level object")
+    return f"{module}.{qualname}"
+
+
+def show(target: str | object) -> Code:
+    """The installed source of ``target`` (a dotted name or the object), ready to display."""
+    return Code(locate(target if isinstance(target, str) else dotted_name(target)))
