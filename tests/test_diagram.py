@@ -61,11 +61,47 @@ def test_svg_is_valid_and_shows_shapes():
     assert len(rects) == 9
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "VGG-16" in texts
-    assert "224×224×64" in texts and "pool → 7×7×512" in texts
-    assert "102,764,544 params" in texts
+    assert "224×224×64" in texts and "→ 7×7" in texts and "7×7×512" in texts
+    assert "102.8M params" in texts and "38.7k params" in texts
+    assert "2 × conv3×3" in texts and "25,088 →" in texts
     # Box height follows the feature map: block 1 is taller than block 5.
     heights = [float(r.get("height")) for r in rects]
     assert heights[0] > heights[1] > heights[2] > heights[3] > heights[4]
+
+
+def _labels_by_column(root):
+    """Label lines grouped by their column's centre."""
+    columns = {}
+    for t in root.iter(f"{SVG}text"):
+        if t.get("class") == "label":
+            columns.setdefault(float(t.get("x")), []).append(t.text)
+    return sorted(columns.items())
+
+
+@pytest.mark.parametrize("name", ["vgg16_by_hand", "vgg_c", "vgg19", "vgg_a_lrn"])
+def test_labels_are_legible_at_the_column_width_and_do_not_overlap(name):
+    svg = diagram.architecture_svg(meta(name), title=name)
+    root = ET.fromstring(svg)
+    view_width = float(root.get("viewBox").split()[2])
+    # Shown at the 800-px text column, the labels are at least 11 px high.
+    assert diagram.FONT * 800 / view_width >= 11
+    assert root.get("width") == "100%"
+    columns = _labels_by_column(root)
+    for (x1, lines1), (x2, lines2) in zip(columns, columns[1:], strict=False):
+        half1 = max(diagram.text_width(t) for t in lines1) / 2
+        half2 = max(diagram.text_width(t) for t in lines2) / 2
+        assert x2 - x1 >= half1 + half2, f"labels of columns at {x1} and {x2} overlap"
+
+
+def test_legend_and_theme_colours():
+    svg = diagram.architecture_svg(meta("vgg11"))
+    root = ET.fromstring(svg)
+    legend = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "legend"]
+    assert legend[:3] == [text for _, text in diagram._LEGEND]
+    assert "input 224×224×3" in legend
+    # Text takes the page's colour, and nothing paints a background slab.
+    assert root.get("fill") == "currentColor"
+    assert "#fff" not in svg.lower() and "white" not in svg
 
 
 def test_input_size_changes_the_picture():

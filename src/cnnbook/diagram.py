@@ -142,19 +142,35 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(d) for d in dims)
 
 
-_CHAR_W = 6.0  # average advance of a 10 px sans-serif character, for layout
+def _count(n: int) -> str:
+    """``38.7k``, ``102.8M``: a parameter count short enough for a column of the picture."""
+    if n < 1_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1e3:.1f}k"
+    return f"{n / 1e6:.1f}M"
 
 
 def _label_lines(g: Stage, title: str) -> list[str]:
-    """The text under a box: its name, what it does, its output shape(s), its parameters."""
-    lines = [title, g.label()]
+    """The text under a box: its name, what it does, its output shape(s), its parameters.
+
+    Short lines (about 14 characters at most), so that the picture of a
+    whole VGG fits the text column at a legible size.
+    """
+    lines = [title]
     if g.kind == "conv":
+        lines += [part.split(",")[0] for part in g.label().split(" + ")]
         lines.append(_fmt_shape(g.conv_shape()))
         if isinstance(g.layers[-1].module, nn.MaxPool2d):
-            lines.append(f"pool → {_fmt_shape(g.output_shape)}")
+            side = _fmt_shape(g.output_shape).rsplit("×", 1)[0]  # pooling keeps the channels
+            lines.append(f"→ {side}")
     elif g.kind == "pool":
         lines.append(_fmt_shape(g.output_shape))
-    lines.append(f"{g.params:,} params")
+    else:
+        m = g.layers[0].module
+        lines += [f"{m.in_features:,} →", f"{m.out_features:,}"]
+    if g.params:
+        lines.append(f"{_count(g.params)} params")
     return lines
 
 
@@ -171,7 +187,106 @@ def _titles(groups: list[Stage]) -> list[str]:
     return out
 
 
-_COLOURS = {"conv": "#5c6bc0", "pool": "#ef5350", "fc": "#66bb6a"}
+#: Fills of middle lightness: they read on the light and on the dark theme.
+_COLOURS = {"conv": "#5c6bc0", "pool": "#ef5350", "fc": "#43a047"}
+_LEGEND = (
+    ("conv", "convolutions (box: side × channels)"),
+    ("pool", "pooling (a max-pool halves the side)"),
+    ("fc", "fully connected"),
+)
+
+#: The width of the text column, in px. The picture is drawn for it: shown at
+#: this width its labels are ``FONT`` px high; it only grows wider (and its text
+#: smaller) when the labels need more room.
+WIDTH = 800
+FONT = 12.0
+_MAX_BOX = 150.0  # height of a box at the input's side
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """A generous estimate of the width of ``text`` in a sans-serif font of ``size`` px."""
+    ems = 0.0
+    for ch in text:  # advances of DejaVu Sans, the widest common fallback, in ems
+        if ch in ".,:;' il1|()":
+            ems += 0.34
+        elif ch in "mwMW→×":
+            ems += 0.86
+        elif ch.isupper():
+            ems += 0.72
+        else:
+            ems += 0.64  # digits, lower case
+    return ems * size
+
+
+@dataclass
+class _Column:
+    """One stage of the picture: its box and the text under it."""
+
+    stage: Stage
+    lines: list[str]
+    box_w: float
+    box_h: float
+    pool_h: float | None  # the pooled strip's height, for a block that ends in a max-pool
+
+    @property
+    def needs(self) -> float:
+        text = max(
+            text_width(line, FONT * (1.05 if i == 0 else 1)) for i, line in enumerate(self.lines)
+        )
+        return max(self.box_w + 14, text + 6)
+
+
+def _column(g: Stage, title: str, side0: int) -> _Column:
+    """Box size: height grows with the square root of the side, width with log2(channels)."""
+    shape = g.conv_shape() if g.kind == "conv" else g.output_shape
+    pool_h = None
+    if g.kind == "fc":
+        height, width = 0.45 * _MAX_BOX * (1 + math.log2(shape[1]) / 16), 10.0
+    else:
+        height = max(18.0, _MAX_BOX * math.sqrt(shape[-1] / side0))
+        width = 6 + 3.2 * math.log2(max(shape[1], 2))
+        if g.kind == "conv" and isinstance(g.layers[-1].module, nn.MaxPool2d):
+            pool_h = max(12.0, _MAX_BOX * math.sqrt(g.output_shape[-1] / side0))
+    return _Column(g, _label_lines(g, title), width, height, pool_h)
+
+
+def _box(col: _Column, centre: float, base: float) -> list[str]:
+    g = col.stage
+    x = centre - (col.box_w + (7 if col.pool_h else 0)) / 2
+    parts = [
+        f'<rect class="stage {g.kind}" x="{x:.1f}" y="{base - col.box_h:.1f}" '
+        f'width="{col.box_w:.1f}" height="{col.box_h:.1f}" fill="{_COLOURS[g.kind]}" '
+        f'fill-opacity="0.85" stroke="currentColor" stroke-opacity="0.6" stroke-width="0.8">'
+        f"<title>{html.escape(g.label())}</title></rect>"
+    ]
+    if col.pool_h:
+        parts.append(
+            f'<rect class="pool-strip" x="{x + col.box_w + 2:.1f}" y="{base - col.pool_h:.1f}" '
+            f'width="5" height="{col.pool_h:.1f}" fill="{_COLOURS["pool"]}"/>'
+        )
+    for i, line in enumerate(col.lines):
+        weight = ' font-weight="bold"' if i == 0 else ""
+        parts.append(
+            f'<text class="label" x="{centre:.1f}" y="{base + 18 + 15 * i:.1f}" '
+            f'text-anchor="middle"{weight}>{html.escape(line)}</text>'
+        )
+    return parts
+
+
+def _legend(y: float, margin: float, input_shape: tuple[int, ...]) -> list[str]:
+    parts, x = [], margin
+    for kind, text in _LEGEND:
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" '
+            f'fill="{_COLOURS[kind]}" fill-opacity="0.85"/>'
+        )
+        parts.append(
+            f'<text class="legend" x="{x + 17:.1f}" y="{y:.1f}">{html.escape(text)}</text>'
+        )
+        x += 17 + text_width(text) + 18
+    shape = "×".join(str(d) for d in input_shape[2:] + input_shape[1:2])
+    parts.append(f'<text class="legend" x="{x:.1f}" y="{y:.1f}">input {shape}</text>')
+    return parts
 
 
 def architecture_svg(
@@ -179,66 +294,42 @@ def architecture_svg(
 ) -> str:
     """An SVG picture of ``model``'s stages for one input of ``input_shape``.
 
-    Box height grows with the square root of the feature map's side, box
-    width with the logarithm of the channel count (or of the features, for
-    linear layers); a red strip marks each block's max-pool. Under each box:
-    what it does, its output shape and its parameter count.
+    One column per stage, left to right: a box whose height grows with the
+    square root of the feature map's side and whose width grows with the
+    logarithm of the channel count (or of the features, for linear layers),
+    a red strip for a block's max-pool, and under it what the stage does,
+    its output shape and its parameters; a legend on top. The picture is
+    drawn for a text column ``WIDTH`` px wide (labels ``FONT`` px there);
+    text and outlines take the page's text colour (``currentColor``), so
+    shown inline it reads on a light and on a dark theme.
     """
     groups = stages(trace_layers(model, input_shape))
     if not groups:
         raise ValueError("the model has no Conv2d or Linear layer to draw")
-    side0 = input_shape[-1]
-    gap, margin, top, label_h = 12, 20, 40 if title else 16, 68
-    max_h = 180
-    boxes = []
-    x = float(margin)
-    for g, name in zip(groups, _titles(groups), strict=True):
-        shape = g.conv_shape() if g.kind == "conv" else g.output_shape
-        if g.kind == "fc":
-            height = 0.45 * max_h * (1 + math.log2(shape[1]) / 16)
-            width = 10.0
-        else:
-            c, side = shape[1], shape[-1]
-            height = max(18.0, max_h * math.sqrt(side / side0))
-            width = 6 + 3.2 * math.log2(max(c, 2))
-        lines = _label_lines(g, name)
-        boxes.append((x, width, height, g, lines))
-        # Room for the box (and its pool strip) or its widest label, whichever is wider.
-        text_w = _CHAR_W * max(len(line) for line in lines)
-        x += max(width + 9, text_w) + gap
-    total_w = x + margin
-    total_h = top + max_h + label_h + 10
-    base = top + max_h  # boxes sit on a common baseline
+    columns = [_column(g, t, input_shape[-1]) for g, t in zip(groups, _titles(groups), strict=True)]
+    margin = 12.0
+    spare = (WIDTH - 2 * margin - sum(c.needs for c in columns)) / len(columns)
+    widths = [c.needs + max(0.0, spare) for c in columns]
+    total_w = sum(widths) + 2 * margin
+    top = 30.0 + (26.0 if title else 0.0)
+    base = top + _MAX_BOX + 8
+    total_h = base + 18 + 15 * max(len(c.lines) for c in columns)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
-        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="sans-serif" font-size="10">',
-        f'<rect width="{total_w:.0f}" height="{total_h:.0f}" fill="#ffffff"/>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
+        f'width="100%" style="max-width: {total_w:.0f}px" role="img" '
+        f'aria-label="{html.escape(title or "architecture diagram")}" '
+        f'font-family="Roboto, Helvetica, Arial, sans-serif" font-size="{FONT:g}" '
+        'fill="currentColor">'
     ]
     if title:
         parts.append(
-            f'<text x="{margin}" y="24" font-size="14" font-weight="bold" fill="#222">'
+            f'<text class="title" x="{margin}" y="20" font-size="15" font-weight="bold">'
             f"{html.escape(title)}</text>"
         )
-    for bx, bw, bh, g, lines in boxes:
-        y = base - bh
-        colour = _COLOURS[g.kind]
-        parts.append(
-            f'<rect class="stage {g.kind}" x="{bx:.1f}" y="{y:.1f}" width="{bw:.1f}" '
-            f'height="{bh:.1f}" fill="{colour}" fill-opacity="0.85" stroke="#333" '
-            f'stroke-width="0.8"><title>{html.escape(g.label())}</title></rect>'
-        )
-        if g.kind == "conv" and isinstance(g.layers[-1].module, nn.MaxPool2d):
-            pooled_side = g.output_shape[-1]
-            ph = max(12.0, max_h * math.sqrt(pooled_side / side0))
-            parts.append(
-                f'<rect class="pool-strip" x="{bx + bw + 2:.1f}" y="{base - ph:.1f}" width="5" '
-                f'height="{ph:.1f}" fill="{_COLOURS["pool"]}" stroke="#333" stroke-width="0.5"/>'
-            )
-        for i, line in enumerate(lines):
-            weight = "bold" if i == 0 else "normal"
-            parts.append(
-                f'<text class="label" x="{bx:.1f}" y="{base + 14 + 12 * i:.1f}" fill="#222" '
-                f'font-weight="{weight}">{html.escape(line)}</text>'
-            )
+    parts += _legend(top - 10, margin, input_shape)
+    x = margin
+    for col, width in zip(columns, widths, strict=True):
+        parts += _box(col, x + width / 2, base)
+        x += width
     parts.append("</svg>")
     return "\n".join(parts)
