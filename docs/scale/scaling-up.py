@@ -38,7 +38,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from cnnbook import engine, results, runinfo, show
 
@@ -249,6 +249,103 @@ for path in recorded:
 if not recorded:
     print(
         "No committed scaling results yet: run python benchmarks/scaling.py --out docs/results/scaling-cpu.json"
+    )
+
+# %% [markdown]
+# ## One GPU: images per second and model FLOPs utilisation
+#
+# Images per second is what a run feels like, but it does not say how much
+# of the GPU a run leaves unused. **Model FLOPs utilisation** (MFU) does: the
+# arithmetic the model needs per image, times the images per second, divided
+# by the GPU's peak. By the usual convention a training step costs three
+# forward passes (the backward pass computes two products per layer: the
+# gradient of the input and that of the weights), and one multiply-accumulate
+# is two FLOPs. The package counts the forward MACs, as on the model pages:
+
+# %%
+from cnnbook import models
+from cnnbook.analysis import gpu_peaks, throughput
+
+flops = {
+    name: throughput.training_flops_per_image(models.create(name), 224)
+    for name in ("vgg16", "resnet50")
+}
+print(throughput.FLOPS_CONVENTION)
+for name, f in flops.items():
+    print(f"{name}: {f / 1e9:.1f} GFLOP per training image at 224x224")
+
+# %% [markdown]
+# VGG-16 needs almost four times the arithmetic of ResNet-50 per image. The
+# peak depends on the precision: tensor cores multiply bf16 (and, since the
+# A100, tf32) matrices many times faster than plain fp32. Data sheets of
+# recent GPUs quote tensor rates with 2:4 structured sparsity, which training
+# does not use, so the table holds the dense rates, half of those:
+
+
+# %%
+def tera(flops: float | None) -> float | None:
+    return None if flops is None else flops / 1e12
+
+
+precisions = gpu_peaks.PRECISIONS
+peaks = [(p.name, *(tera(p.flops(k)) for k in precisions)) for p in gpu_peaks.PEAKS]
+display(
+    show.table(
+        peaks,
+        ["GPU", *(f"{k} TFLOP/s" for k in precisions)],
+        caption="Dense peaks: tensor cores, fp32 without (a dash: no tensor cores)",
+    )
+)
+sources: dict[str, list[str]] = {}
+for p in gpu_peaks.PEAKS:
+    sources.setdefault(p.source, []).append(p.name)
+links = [f"[{', '.join(names)}]({url})" for url, names in sources.items()]
+display(Markdown("Sources: " + "; ".join(links) + "."))
+
+# %% [markdown]
+# `benchmarks/gpu_report.py` measures VGG-16 and ResNet-50 training at
+# 224x224 on one GPU, on a synthetic batch kept on the GPU (so that loading
+# images is not what is timed), in three modes: fp32 as written; bf16 autocast
+# with the channels_last memory layout (`--amp`, and the engine's default on a
+# GPU); and the same under `torch.compile` (`--compile`). Warm-up steps
+# (cuDNN's search for the fastest algorithm, compilation) are timed apart.
+# In the fp32 mode cuDNN runs the convolutions on tf32 tensor cores (PyTorch's
+# default), so that mode is compared with the tf32 peak. The script then runs
+# the [degradation experiment](../resnet/degradation.py) at its recorded scale
+# on the GPU if its 8-minute budget allows. Its last committed result:
+
+# %%
+COLUMNS = {
+    "model": "model", "mode": "mode", "batch_size": "batch", "images_per_s": "images/s",
+    "speedup_vs_fp32": "speed-up", "model_tflops": "model TFLOP/s",
+    "precision": "peak of", "mfu": "MFU",
+}  # fmt: skip
+gpu_reports = results.find("gpu_report-gpu.json")
+for path in gpu_reports:
+    r = results.load(path)
+    rows = [[row[k] for k in COLUMNS] for row in r["rows"] if "images_per_s" in row]
+    display(
+        show.table(
+            rows,
+            list(COLUMNS.values()),
+            caption=f"{path.name}: {r['command']}",
+            formats={"speed-up": ".2f", "model TFLOP/s": ".1f", "MFU": ".1%"},
+        )
+    )
+    info, peak = r["runinfo"], r["peak"] or {"name": "not in the table: no MFU"}
+    print(f"Measured {info['date']} on {r['device']} (peak: {peak['name']}), "
+          f"torch {info['torch']}. Degradation run: {r['degradation']['status']}.")  # fmt: skip
+if not gpu_reports:
+    display(
+        show.note(
+            "No GPU result is recorded yet. On a machine with one CUDA GPU, "
+            "python benchmarks/gpu_report.py writes docs/results/gpu_report-gpu.json "
+            "in under 8 minutes, and this section then shows it. "
+            "python benchmarks/gpu_report.py --dry-run --out /tmp/gpu-dry.json "
+            "runs the same code on a CPU in seconds.",
+            "info",
+            "No GPU result yet",
+        )
     )
 
 # %% [markdown]
