@@ -60,7 +60,7 @@ def provenance(result: dict) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return f"{100 * x:.2f}%"
 
 
 def read_degradation(result: dict) -> list[str]:
