@@ -43,22 +43,11 @@ from cnnbook.engine import resolve_device
 from cnnbook.errors import CnnbookError
 from cnnbook.io import write_json
 from cnnbook.results import RESULTS_DIR, ROOT
-from cnnbook.results.fingerprint import fingerprint
 from cnnbook.results.record import recordable
-from cnnbook.results.registry import KINDS, TRAINING
+from cnnbook.results.registry import KINDS
 
 DEFAULT_OUT = RESULTS_DIR / "gpu_report-gpu.json"
 DEGRADATION = ["cnnbook", "results", "record", "degradation", "--device", "cuda"]
-#: The code this report's numbers come from, which its ``code`` fingerprint covers.
-CODE = (
-    "benchmarks/gpu_report.py",
-    "src/cnnbook/analysis/throughput.py",
-    "src/cnnbook/analysis/gpu_peaks.py",
-    "src/cnnbook/analysis/complexity.py",
-    "src/cnnbook/models/vgg.py",
-    "src/cnnbook/models/resnet.py",
-    *TRAINING,
-)
 
 
 @dataclass(frozen=True)
@@ -84,9 +73,8 @@ def cases(dry_run: bool) -> list[Case]:
 
 
 def code_fingerprint() -> str:
-    """The fingerprint ``cnnbook results check`` compares, by the registry's entry once it has one."""
-    kind = KINDS.get("gpu_report")
-    return kind.fingerprint() if kind else fingerprint(CODE, ROOT)
+    """The fingerprint ``cnnbook results check`` compares (the registry lists the code)."""
+    return KINDS["gpu_report"].fingerprint()
 
 
 def device_name(device: torch.device) -> str:

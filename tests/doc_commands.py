@@ -240,6 +240,7 @@ PROGRAMS = {
     "examples/cifar_resnet.py": Budget(None, "--max-steps", "--subset"),
     "examples/kernel_size_experiment.py": Budget("--epochs", None, "--subset", "--seeds"),
     "examples/slimming_experiment.py": Budget(None, "--steps", "--subset", "--seeds"),
+    "benchmarks/gpu_report.py": Budget(),  # bounded by dry_run_gpu_report below
 }
 
 PREDICTORS = {"cnnbook predict", "examples/predict.py"}  # their image arguments are the reader's
@@ -349,6 +350,13 @@ def dry_run_records(args: list[str]) -> list[str]:
     return [*args, "--dry-run"] if args[:1] == ["record"] and "--dry-run" not in args else args
 
 
+def dry_run_gpu_report(args: list[str]) -> list[str]:
+    """The GPU report needs a GPU: CI runs its ``--dry-run`` (the same code, seconds, CPU)."""
+    if "--dry-run" in args:
+        return args
+    return [*args, "--dry-run", "--out", "gpu-report-dry-run.json"]
+
+
 def predict_inputs(args: list[str]) -> list[str]:
     """A checkpoint and an image the test makes stand in for the reader's own files."""
     args = _set(args, "--checkpoint", CHECKPOINT) if "--checkpoint" in args else args
@@ -377,7 +385,11 @@ def _program(words: list[str]) -> tuple[list[str], str, list[str]]:
         prefix, rest = [str(bin_dir / "cnnbook")], words[1:]
     elif name.startswith("python") and words[1:3] == ["-m", "cnnbook"]:
         prefix, rest = [sys.executable, "-m", "cnnbook"], words[3:]
-    elif name.startswith("python") and len(words) > 1 and words[1].startswith("examples/"):
+    elif (
+        name.startswith("python")
+        and words[1:2]
+        and words[1].startswith(("examples/", "benchmarks/"))
+    ):
         prefix, rest = [sys.executable, str(REPO / words[1])], words[2:]
         return prefix, words[1], rest
     else:
@@ -422,6 +434,8 @@ def rewrite_words(words: list[str]) -> tuple[list[str], bool]:
     args = small_budget(args, budget)
     if key in PREDICTORS:
         args = predict_inputs(args)
+    if key == "benchmarks/gpu_report.py":
+        args = dry_run_gpu_report(args)
     args = placeholders(args)
     return [*prefix, *args], budget.trains
 

@@ -98,6 +98,8 @@ def check_file(
     if kind is None:
         return [f"{name}: no kind of result is named {kind_name!r} (see cnnbook.results.registry)"]
     problems = _schema(result, kind)
+    if result.get("dry_run"):
+        problems.append("a dry run (its numbers mean nothing) is stored as a result")
     if not problems and result["code"] != kind.fingerprint(root):
         problems.append(f"stale: made by other code than today's; re-run: {result['command']}")
     if not problems and kind.setup is not None and result["setup"] != _as_json(kind.setup()):

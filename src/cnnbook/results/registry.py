@@ -69,6 +69,52 @@ def _degradation_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: b
     return degradation.record(seeds=seeds, device=device, jobs=jobs, setup=setup)
 
 
+def _slimming_setup() -> dict:
+    from dataclasses import asdict
+
+    from cnnbook.experiments import slimming
+
+    return asdict(slimming.RECORDED)
+
+
+def _slimming_replay(result: dict) -> dict:
+    from cnnbook.experiments import slimming
+
+    return slimming.replay(result)
+
+
+def _slimming_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool) -> dict:
+    import dataclasses
+
+    from cnnbook.experiments import slimming
+
+    setup = slimming.RECORDED
+    if dry_run:  # every code path of the real run, on 96 patches, 1/64 width, one epoch
+        setup = dataclasses.replace(
+            setup, subset=96, base_width=1 / 64, epochs=1, latency_width=1 / 64,
+            latency_image_size=32, latency_batches=(1, 2), latency_rounds=1,
+        )  # fmt: skip
+    return slimming.record(seeds=seeds, device=device, jobs=jobs, setup=setup)
+
+
+def _kernel_size_setup() -> dict:
+    from cnnbook.experiments import kernel_size
+
+    return kernel_size.recorded_setup()
+
+
+def _kernel_size_replay(result: dict) -> dict:
+    from cnnbook.experiments import kernel_size
+
+    return kernel_size.replay(result)
+
+
+def _kernel_size_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool) -> dict:
+    from cnnbook.experiments import kernel_size
+
+    return kernel_size.make(seeds, device, jobs, dry_run)
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -96,6 +142,56 @@ KINDS: dict[str, Kind] = {
             make=_degradation_make,
         ),
         Kind(
+            "slimming",
+            code=(
+                "src/cnnbook/experiments/slimming.py",
+                "src/cnnbook/experiments/common.py",
+                "src/cnnbook/models/vgg_variants.py",
+                "src/cnnbook/models/vgg.py",
+                *TRAINING,
+            ),
+            required=("rows", "setup", "latency"),
+            row_fields=(
+                "model",
+                "head",
+                "width",
+                "seed",
+                "final_train_error",
+                "final_val_error",
+                "train_error",
+                "train_loss",
+                "val_error",
+                "threads",
+            ),
+            setup=_slimming_setup,
+            replay=_slimming_replay,
+            make=_slimming_make,
+        ),
+        Kind(
+            "kernel_size",
+            code=(
+                "src/cnnbook/experiments/kernel_size.py",
+                "src/cnnbook/models/kernel_nets.py",
+                "src/cnnbook/analysis/erf.py",
+                *TRAINING,
+            ),
+            required=("rows", "setup", "steps_per_epoch", "erf"),
+            row_fields=(
+                "variant",
+                "model",
+                "seed",
+                "final_train_error",
+                "final_val_error",
+                "train_error",
+                "train_loss",
+                "val_error",
+                "threads",
+            ),
+            setup=_kernel_size_setup,
+            replay=_kernel_size_replay,
+            make=_kernel_size_make,
+        ),
+        Kind(
             "scaling",
             code=(
                 "benchmarks/scaling.py",
@@ -104,6 +200,19 @@ KINDS: dict[str, Kind] = {
                 *TRAINING,
             ),
             row_fields=("launch", "nproc", "epoch_images_per_s", "speedup", "efficiency"),
+        ),
+        Kind(
+            "gpu_report",
+            code=(
+                "benchmarks/gpu_report.py",
+                "src/cnnbook/analysis/throughput.py",
+                "src/cnnbook/analysis/gpu_peaks.py",
+                "src/cnnbook/analysis/complexity.py",
+                "src/cnnbook/models/vgg.py",
+                "src/cnnbook/models/resnet.py",
+                *TRAINING,
+            ),
+            row_fields=("model", "mode", "image_size"),
         ),
         Kind(
             "train_throughput",
