@@ -40,10 +40,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from cnnbook import engine, results, runinfo, show
-
-SEED = 0
-print(runinfo.describe(seed=SEED))
+from cnnbook import engine, results, show
 
 # %% [markdown]
 # ## The commands
@@ -55,15 +52,23 @@ display(
     show.tabs(
         {
             "One CPU": "cnnbook train --model vgg_mini --data textures --device cpu",
-            "One GPU": "cnnbook train --model vgg16_cifar --data cifar10 --download --device cuda \\\n"
-            "    --batch-size 256 --lr 0.05",
-            "8 GPUs": "torchrun --standalone --nproc_per_node=8 -m cnnbook train --model vgg16_cifar \\\n"
-            "    --data cifar10 --device cuda --batch-size 2048 --lr 0.4 --warmup-steps 500",
-            "2 machines x 8 GPUs": "# run on every machine; host0 is reachable by all of them\n"
-            "torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d \\\n"
-            "    --rdzv_endpoint=host0:29500 --rdzv_id=vgg-run-1 -m cnnbook train \\\n"
-            "    --model resnet50 --data /data/imagenet-folder --device cuda --batch-size 4096 \\\n"
-            "    --lr 1.6 --warmup-steps 1565 --weight-decay 1e-4",
+            "One GPU": (
+                "cnnbook train --model vgg16_cifar --data cifar10 --download \\\n"
+                "    --device cuda --batch-size 256 --lr 0.05"
+            ),
+            "8 GPUs": (
+                "torchrun --standalone --nproc_per_node=8 -m cnnbook train \\\n"
+                "    --model vgg16_cifar --data cifar10 --device cuda \\\n"
+                "    --batch-size 2048 --lr 0.4 --warmup-steps 500"
+            ),
+            "2 machines x 8 GPUs": (
+                "# run on every machine; host0 is reachable by all of them\n"
+                "torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d \\\n"
+                "    --rdzv_endpoint=host0:29500 --rdzv_id=vgg-run-1 \\\n"
+                "    -m cnnbook train --model resnet50 \\\n"
+                "    --data /data/imagenet-folder --device cuda \\\n"
+                "    --batch-size 4096 --lr 1.6 --warmup-steps 1565 --weight-decay 1e-4"
+            ),
         }
     )
 )
@@ -132,14 +137,15 @@ SCRIPT = textwrap.dedent(
     history = engine.fit(model, data, data, epochs=2, batch_size=32, lr=0.1, seed=0,
                          sync_bn=True, log="RANK" in os.environ)
     if __name__ == "__main__" and os.environ.get("RANK") == "0":
-        json.dump({k: v.tolist() for k, v in model.state_dict().items()}, open(sys.argv[1], "w"))
+        weights = {k: v.tolist() for k, v in model.state_dict().items()}
+        json.dump(weights, open(sys.argv[1], "w"))
     """
 )
 tmp = Path(tempfile.mkdtemp())
 (tmp / "ddp_demo.py").write_text(SCRIPT)
 env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
-cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-       str(tmp / "ddp_demo.py"), str(tmp / "two.json")]  # fmt: skip
+launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+cmd = [*launcher, "--nproc_per_node=2", str(tmp / "ddp_demo.py"), str(tmp / "two.json")]
 run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 print(run.stdout.strip() or run.stderr[-2000:])
 
@@ -147,13 +153,19 @@ print(run.stdout.strip() or run.stderr[-2000:])
 namespace = {"__name__": "single_process"}
 exec(SCRIPT, namespace)  # the same script, in this single process
 one = namespace["model"].state_dict()
-two = {k: torch.tensor(v) for k, v in json.loads((tmp / "two.json").read_text()).items()}
+saved = json.loads((tmp / "two.json").read_text())
+two = {k: torch.tensor(v) for k, v in saved.items()}
 rows = [
-    (k, tuple(one[k].shape), f"{(one[k].float() - two[k].float()).abs().max().item():.1e}")
+    (k, tuple(one[k].shape), f"{(one[k].float() - two[k].float()).abs().max():.1e}")
     for k in one
 ]
-display(show.table(rows, ["tensor", "shape", "largest difference, 1 vs 2 processes"]))
-print(runinfo.describe(seed=SEED))
+display(
+    show.table(
+        rows,
+        ["tensor", "shape", "largest difference, 1 vs 2 processes"],
+        "tiny_cnn, 2 epochs, seed 0",
+    )
+)
 
 # %% [markdown]
 # The differences are rounding: summing the same numbers in another order.
@@ -199,8 +211,10 @@ steps_per_epoch = -(-1_281_167 // 4096)  # ceil: the last, smaller batch is a st
 warmup = 5 * steps_per_epoch
 print(f"{steps_per_epoch} steps per epoch; 5 warm-up epochs = {warmup:,} steps; "
       f"linear scaling: lr = 0.1 x 4096 / 256 = {0.1 * 4096 / 256:g}")  # fmt: skip
-factor = engine.lr_factor("multistep", 90 * steps_per_epoch, [30 * steps_per_epoch, 60 * steps_per_epoch],
-                          warmup_steps=warmup)  # fmt: skip
+milestones = [30 * steps_per_epoch, 60 * steps_per_epoch]
+factor = engine.lr_factor(
+    "multistep", 90 * steps_per_epoch, milestones, warmup_steps=warmup
+)
 steps = range(0, 90 * steps_per_epoch, 10)
 fig, ax = plt.subplots(figsize=(6.5, 2.6))
 ax.plot([s / steps_per_epoch for s in steps], [1.6 * factor(s) for s in steps])
@@ -244,12 +258,12 @@ for path in recorded:
         )
     )
     info = r["runinfo"]
-    print(f"Measured {info['date']} on CPU {info['cpu']}, GPU {info['gpu']}, torch {info['torch']}; "
-          f"model {r['model']}, global batch {r['global_batch']}.")  # fmt: skip
-if not recorded:
     print(
-        "No committed scaling results yet: run python benchmarks/scaling.py --out docs/results/scaling-cpu.json"
+        f"Measured {info['date']} on CPU {info['cpu']}, GPU {info['gpu']}, "
+        f"torch {info['torch']}; model {r['model']}, global batch {r['global_batch']}."
     )
+if not recorded:
+    print("No committed scaling results yet: run benchmarks/scaling.py (above).")
 
 # %% [markdown]
 # ## One GPU: images per second and model FLOPs utilisation
@@ -312,7 +326,24 @@ display(Markdown("Sources: " + "; ".join(links) + "."))
 # In the fp32 mode cuDNN runs the convolutions on tf32 tensor cores (PyTorch's
 # default), so that mode is compared with the tf32 peak. The script then runs
 # the [degradation experiment](../resnet/degradation.py) at its recorded scale
-# on the GPU if its 8-minute budget allows. Its last committed result:
+# on the GPU if its 8-minute budget allows. The dry run takes every step of
+# the same code on a CPU in seconds, at a tiny size, so the script is known to
+# work before a GPU is at hand:
+
+# %%
+display(
+    show.tabs(
+        {
+            "One CUDA GPU (under 8 minutes)": "python benchmarks/gpu_report.py",
+            "CPU dry run (seconds)": (
+                "python benchmarks/gpu_report.py --dry-run --out gpu-dry-run.json"
+            ),
+        }
+    )
+)
+
+# %% [markdown]
+# Its last committed result:
 
 # %%
 COLUMNS = {
@@ -333,16 +364,16 @@ for path in gpu_reports:
         )
     )
     info, peak = r["runinfo"], r["peak"] or {"name": "not in the table: no MFU"}
-    print(f"Measured {info['date']} on {r['device']} (peak: {peak['name']}), "
-          f"torch {info['torch']}. Degradation run: {r['degradation']['status']}.")  # fmt: skip
+    print(
+        f"Measured {info['date']} on {r['device']} (peak: {peak['name']}), "
+        f"torch {info['torch']}. Degradation run: {r['degradation']['status']}."
+    )
 if not gpu_reports:
     display(
         show.note(
-            "No GPU result is recorded yet. On a machine with one CUDA GPU, "
-            "python benchmarks/gpu_report.py writes docs/results/gpu_report-gpu.json "
-            "in under 8 minutes, and this section then shows it. "
-            "python benchmarks/gpu_report.py --dry-run --out /tmp/gpu-dry.json "
-            "runs the same code on a CPU in seconds.",
+            "No GPU result is recorded yet. On a machine with one CUDA GPU, the "
+            "command above writes docs/results/gpu_report-gpu.json in under 8 "
+            "minutes, and this section then shows it.",
             "info",
             "No GPU result yet",
         )
