@@ -6,6 +6,7 @@ import builtins
 import io as std_io
 import json
 import os
+import stat
 
 import pytest
 import torch
@@ -122,3 +123,13 @@ def test_json_that_cannot_be_encoded_touches_nothing(tmp_path):
         io.write_json({"acc": object()}, path)
     assert json.loads(path.read_text()) == {"acc": 0.5}
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+def test_a_written_file_gets_the_umask_permissions_not_private_ones(tmp_path):
+    # mkstemp's temporary file is 0600; a result file must be readable like any other.
+    old = os.umask(0o022)
+    try:
+        io.write_json({"a": 1}, tmp_path / "r.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644

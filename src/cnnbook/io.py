@@ -33,6 +33,11 @@ def _atomic(path: str | os.PathLike, mode: str, write: Callable[[IO], object]) -
             fh.flush()
             # Without fsync a power cut after the rename can leave an empty file.
             os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); a result or checkpoint gets the
+        # permissions any other new file would (0644 under the usual umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
