@@ -209,6 +209,14 @@ def test_accuracy_is_compared_with_the_full_head_seed_by_seed():
     assert "+1.5 points, higher, beyond the spread" in slim_text
 
 
+def test_a_task_every_run_solves_is_read_as_one_that_cannot_separate_the_heads():
+    result = _accuracy_result({"gap": [0.0] * 3, "slim": [0.0] * 3, "full": [0.0] * 3})
+    first, gap_text, slim_text = reading.read_accuracy(result)
+    assert first.startswith("Every variant classified every validation patch correctly")
+    assert "(+0.0 points, within the seed-to-seed spread)" in gap_text
+    assert "3 of 3 seeds" in slim_text
+
+
 def test_build_time_spread_is_the_widest_seed_range_and_the_largest_gap_between_means():
     rows = [{"val_acc": [0.5, 0.8, 0.6], "acc_mean": 0.63},
             {"val_acc": [0.4, 0.45, 0.5], "acc_mean": 0.45}]  # fmt: skip
