@@ -45,7 +45,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import show
+from cnnbook import plots, show
 from cnnbook.exercises import resnet_torchvision as ex
 from cnnbook.experiments import c3_compare
 from cnnbook.models import c3
@@ -125,7 +125,7 @@ display(
 display(show.table(list(vars(setup).items()), ["setting", "value"]))
 result = c3_compare.run(seeds=SEEDS, setup=setup)
 
-fig, ax = plt.subplots(figsize=(7, 3.4))
+fig, ax = plots.subplots(height=3.4)
 styles = {True: "-", False: "--"}
 colors = {"x1": "tab:blue", "x4": "tab:red"}
 for label, options in c3_compare.SETTINGS:
@@ -142,7 +142,6 @@ for label, options in c3_compare.SETTINGS:
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss")
 ax.legend(fontsize=8)
-fig.tight_layout()
 plt.show()
 
 summary = c3_compare.aggregate(result)
@@ -171,7 +170,8 @@ display(
 # The reading of this build's numbers, written by the code:
 
 # %%
-display(show.note(" ".join(c3_compare.read_run(result)), "info", "Reading of this build's run"))
+reading = " ".join(c3_compare.read_run(result))
+display(show.note(reading, "info", "Reading of this build's run"))
 
 # %% [markdown]
 # ## The answer
@@ -195,9 +195,10 @@ display(show.note(" ".join(c3_compare.read_run(result)), "info", "Reading of thi
 torch.manual_seed(0)
 yolo_chain = c3.C3(64, 64, n=1)
 resnet_chain = c3.C3(64, 64, n=1, block="resnet")
+chains = {"YOLOv5 bottleneck": yolo_chain, "ResNet BasicBlock": resnet_chain}
 rows = [
     (name, sum(p.numel() for p in m.parameters()), type(m.m[0]).__name__)
-    for name, m in (("YOLOv5 bottleneck", yolo_chain), ("ResNet BasicBlock", resnet_chain))
+    for name, m in chains.items()
 ]
 display(show.table(rows, ["chain of C3(64, 64, n=1)", "parameters", "block"]))
 

@@ -52,7 +52,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import data, results, show
+from cnnbook import data, plots, results, show
 from cnnbook.analysis import signal
 from cnnbook.analysis.complexity import count_params
 from cnnbook.exercises import resnet as ex
@@ -123,7 +123,7 @@ COLORS = {20: "tab:blue", 56: "tab:red"}
 def figure6(run):
     """Training error against iterations, plain and residual side by side."""
     groups, steps = recorded.by_model(run), recorded.iterations(run)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    fig, axes = plots.subplots(1, 2, height=3.6, sharey=True)
     for ax, kind in zip(axes, ("plain", "resnet"), strict=True):
         for depth, color in COLORS.items():
             rows = groups[f"cifar_{kind}{depth}"]
@@ -131,7 +131,7 @@ def figure6(run):
                 seed = [100 * e for e in r["train_error"]]
                 ax.plot(steps, seed, color=color, lw=0.6, alpha=0.5)
             mean = [100 * e for e in recorded.mean_curve(rows, "train_error")]
-            ax.plot(steps, mean, color=color, lw=2.2, label=f"{kind}-{depth}")
+            ax.plot(steps, mean, color=color, lw=2.2, label=f"{depth} layers (mean)")
             val = [100 * e for e in recorded.mean_curve(rows, "val_error")]
             ax.plot(steps, val, color=color, lw=1.2, ls="--")
         for fraction in run["setup"]["decay_at"]:
@@ -141,10 +141,10 @@ def figure6(run):
         )  # the paper's Figure 6 shows 0-20%; the first epochs start above
         ax.set_title("plain networks" if kind == "plain" else "residual networks")
         ax.set_xlabel("iteration (dotted: rate divided by 10)")
-        ax.plot([], [], color="grey", lw=1.2, ls="--", label="validation (mean)")
-        ax.legend()
+    axes[1].plot([], [], color="grey", lw=0.6, label="single seeds")
+    axes[1].plot([], [], color="grey", lw=1.2, ls="--", label="validation (mean)")
+    axes[1].legend(loc="center right")  # the residual panel is empty there
     axes[0].set_ylabel("error (%)")
-    fig.tight_layout()
     plt.show()
 
 
@@ -212,7 +212,7 @@ result = degradation.run(seeds=SEEDS, setup=setup)
 
 # %%
 colors = {20: "tab:blue", 56: "tab:red"}
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+fig, axes = plots.subplots(1, 2, height=3.4, sharey=True)
 for ax, kind in zip(axes, ("plain", "resnet"), strict=True):
     for depth in (20, 56):
         name = f"cifar_{kind}{depth}"
@@ -231,7 +231,6 @@ for ax, kind in zip(axes, ("plain", "resnet"), strict=True):
     ax.set_xlabel(f"epoch ({setup.steps_per_epoch} steps each)")
     ax.legend()
 axes[0].set_ylabel("training loss")
-fig.tight_layout()
 plt.show()
 
 # %%
@@ -299,7 +298,7 @@ for kind in ("plain", "resnet"):
     model = create(f"cifar_{kind}56", in_channels=1)
     norms[kind] = signal.gradient_norms(model, x, y)
 
-fig, ax = plt.subplots(figsize=(7, 3.2))
+fig, ax = plots.subplots(height=3.2)
 for kind, color in (("plain", "tab:red"), ("resnet", "tab:green")):
     ax.semilogy(
         range(1, 57), [v for _, v in norms[kind]], color=color, label=f"{kind}-56"
@@ -307,7 +306,6 @@ for kind, color in (("plain", "tab:red"), ("resnet", "tab:green")):
 ax.set_xlabel("layer (1 = first convolution, 56 = classifier)")
 ax.set_ylabel("gradient norm")
 ax.legend()
-fig.tight_layout()
 plt.show()
 
 rows = []
@@ -394,7 +392,7 @@ display(
 # channels with zeros):
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.2))
+fig, ax = plots.subplots(height=3.2)
 for zero, color in ((False, "tab:orange"), (True, "tab:purple")):
     torch.manual_seed(0)
     model = create("cifar_resnet56", in_channels=1, zero_init_residual=zero)
@@ -411,7 +409,6 @@ for zero, color in ((False, "tab:orange"), (True, "tab:purple")):
 ax.set_xlabel("block of ResNet-56 (seed 0)")
 ax.set_ylabel("std of block output")
 ax.legend()
-fig.tight_layout()
 plt.show()
 
 # %% [markdown]
