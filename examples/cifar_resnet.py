@@ -1,8 +1,8 @@
 """Train a CIFAR ResNet (or its plain twin) with the ResNet paper's recipe.
 
-    python examples/cifar_resnet.py                       # ResNet-20 on shipped MNIST, CPU, seconds
-    python examples/cifar_resnet.py --plain --depth 56    # the plain 56-layer net, same data
-    python examples/cifar_resnet.py --data cifar10 --device cuda             # the paper's run
+    python examples/cifar_resnet.py                     # ResNet-20, shipped MNIST, CPU
+    python examples/cifar_resnet.py --plain --depth 56  # the plain 56-layer net
+    python examples/cifar_resnet.py --data cifar10 --device cuda  # the paper's run
     python examples/cifar_resnet.py --data cifar10 --device cuda --depth 56 --plain
 
 With ``--data cifar10`` (downloads about 170 MB on first use) the defaults
@@ -38,26 +38,43 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--data", default="mnist", help="mnist or textures (shipped), or cifar10")
-    p.add_argument("--depth", type=int, default=20, choices=DEPTHS)
-    p.add_argument("--plain", action="store_true", help="the same layers without shortcuts")
-    p.add_argument("--shortcut", default="A", choices=("A", "B"), help="A: zero-pad, B: projection")
     p.add_argument(
-        "--base-channels", type=int, default=16, help="channels of the first stage (paper: 16)"
+        "--data", default="mnist", help="mnist or textures (shipped), or cifar10"
     )
-    p.add_argument("--max-steps", type=int, default=None, help="default: 64000 on cifar10, else 90")
+    p.add_argument("--depth", type=int, default=20, choices=DEPTHS)
+    p.add_argument(
+        "--plain", action="store_true", help="the same layers without shortcuts"
+    )
+    p.add_argument(
+        "--shortcut", default="A", choices=("A", "B"), help="A: zero-pad, B: projection"
+    )
+    p.add_argument(
+        "--base-channels",
+        type=int,
+        default=16,
+        help="channels of the first stage (paper: 16)",
+    )
+    p.add_argument(
+        "--max-steps", type=int, default=None, help="default: 64000 on cifar10, else 90"
+    )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--image-size", type=int, default=None, help="default: 32 on cifar10, else 16")
+    p.add_argument(
+        "--image-size", type=int, default=None, help="default: 32 on cifar10, else 16"
+    )
     p.add_argument("--subset", type=int, default=None, help="cap on training images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the model (GPU)"
+    )
     p.add_argument("--out", default=None, help="default: runs/cifar_<model>")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a finished run in --out"
+    )
     args = p.parse_args(argv)
     full = args.data == "cifar10"
     if args.max_steps is None:
@@ -122,7 +139,10 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (CnnbookError, ValueError) as exc:  # bad input or a diverged run: one sentence
+    except (
+        CnnbookError,
+        ValueError,
+    ) as exc:  # bad input or a diverged run: one sentence
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -1,12 +1,13 @@
 """Does a lighter head cost VGG-16 accuracy? Train the variants and compare.
 
-    python examples/slimming_experiment.py                  # CPU, shipped textures, one seed
-    python examples/slimming_experiment.py --seeds 0 1 2    # the book page's three seeds
+    python examples/slimming_experiment.py                # CPU, textures, one seed
+    python examples/slimming_experiment.py --seeds 0 1 2  # the book page's seeds
     python examples/slimming_experiment.py --steps 300 --seeds 0 1 2 3 4
     python examples/slimming_experiment.py --data cifar10 --download --device cuda \\
         --image-size 32 --base-width 1 --steps 3000
     python examples/slimming_experiment.py --data path/to/PotatoPlants --device cuda \\
-        --image-size 224 --base-width 1 --no-batch-norm --optimizer adam --lr 1e-4 --steps 2000
+        --image-size 224 --base-width 1 --no-batch-norm --optimizer adam \\
+        --lr 1e-4 --steps 2000
 
 Each variant is VGG-16's thirteen convolutions with one head (``full``:
 4096-4096, ``slim``: 1024-256, ``gap``: global average pooling into one
@@ -41,11 +42,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "--data", default=d.data, help="textures or mnist (shipped), cifar10, or a folder"
+        "--data",
+        default=d.data,
+        help="textures or mnist (shipped), cifar10, or a folder",
     )
     p.add_argument("--download", action="store_true", help="allow downloading CIFAR-10")
-    p.add_argument("--image-size", type=int, default=d.image_size, help="side of the input (>= 32)")
-    p.add_argument("--base-width", type=float, default=d.base_width, help="1 = VGG-16's channels")
+    p.add_argument(
+        "--image-size", type=int, default=d.image_size, help="side of the input (>= 32)"
+    )
+    p.add_argument(
+        "--base-width", type=float, default=d.base_width, help="1 = VGG-16's channels"
+    )
     p.add_argument(
         "--variants",
         nargs="+",
@@ -58,10 +65,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--optimizer", default=d.optimizer, choices=("sgd", "adam", "adamw"))
-    p.add_argument("--no-batch-norm", action="store_true", help="plain VGG-16, as in the paper")
+    p.add_argument(
+        "--no-batch-norm", action="store_true", help="plain VGG-16, as in the paper"
+    )
     p.add_argument("--subset", type=int, default=None, help="cap on training images")
     p.add_argument("--device", default=d.device, help="cpu, cuda or auto")
-    p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    p.add_argument(
+        "--out", type=Path, default=None, help="write the results as JSON here"
+    )
     return p.parse_args(argv)
 
 
@@ -89,7 +100,8 @@ def main(argv=None) -> int:
         variants = parse_variants(args.variants)
         if args.image_size < 32:
             raise ValueError(
-                f"--image-size must be at least 32 (five 2x2 pools), got {args.image_size}"
+                "--image-size must be at least 32 (five 2x2 pools), "
+                f"got {args.image_size}"
             )
         for name in ("steps", "batch_size"):
             if getattr(args, name) < 1:
@@ -97,11 +109,19 @@ def main(argv=None) -> int:
         if args.base_width <= 0:
             raise ValueError("--base-width must be positive")
         config = slimming.Config(
-            data=args.data, image_size=args.image_size, base_width=args.base_width,
-            batch_norm=not args.no_batch_norm, seeds=tuple(args.seeds), steps=args.steps,
-            batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-            subset=args.subset, download=args.download, device=args.device,
-        )  # fmt: skip
+            data=args.data,
+            image_size=args.image_size,
+            base_width=args.base_width,
+            batch_norm=not args.no_batch_norm,
+            seeds=tuple(args.seeds),
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            subset=args.subset,
+            download=args.download,
+            device=args.device,
+        )
         print(runinfo.describe(seed=config.seeds[0]))
         result = slimming.run(config, variants, log=print)
     except (CnnbookError, ValueError) as exc:  # bad input: one sentence

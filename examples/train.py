@@ -1,10 +1,10 @@
 """Train a VGG on the shipped data, the way the book's "Training a VGG" page does.
 
-    python examples/train.py                        # vgg_mini on brick/grass/gravel patches, CPU
+    python examples/train.py  # vgg_mini on brick/grass/gravel patches, CPU
     python examples/train.py --data mnist --epochs 5
     python examples/train.py --device cuda --model vgg16 --data cifar10 --download \
-        --image-size 32 --epochs 30 --batch-size 256      # GPU: bf16 autocast + channels_last
-    torchrun --nproc_per_node=2 examples/train.py   # the same script on two processes
+        --image-size 32 --epochs 30 --batch-size 256  # bf16 autocast, channels_last
+    torchrun --nproc_per_node=2 examples/train.py  # the same script on two processes
 
 The `cnnbook train` command does the same with more options; this script
 shows the Python API it is built on: data.load -> models.create -> engine.fit.
@@ -23,8 +23,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--model", default="vgg_mini")
-    p.add_argument("--data", default="textures", help="mnist, textures, cifar10, fake or a folder")
-    p.add_argument("--subset", type=int, default=0, help="cap on training images (0 = all)")
+    p.add_argument(
+        "--data", default="textures", help="mnist, textures, cifar10, fake or a folder"
+    )
+    p.add_argument(
+        "--subset", type=int, default=0, help="cap on training images (0 = all)"
+    )
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--download", action="store_true", help="allow downloading CIFAR-10")
     p.add_argument("--epochs", type=int, default=3)
@@ -41,24 +45,48 @@ def main() -> None:
     spec = models.spec(args.model)
     # torchvision's models take RGB only: grey data is repeated to 3 channels for them.
     channels = None if spec.takes("in_channels") else spec.in_channels
-    bundle = data.load(args.data, seed=args.seed, subset=args.subset or None,
-                       image_size=args.image_size, download=args.download,
-                       channels=channels)  # fmt: skip
-    model_kwargs = {"num_classes": len(bundle.classes), "in_channels": bundle.in_channels,
-                    "image_size": bundle.image_size}  # fmt: skip
-    engine.seed_everything(args.seed)  # before building: the initial weights depend on it
+    bundle = data.load(
+        args.data,
+        seed=args.seed,
+        subset=args.subset or None,
+        image_size=args.image_size,
+        download=args.download,
+        channels=channels,
+    )
+    model_kwargs = {
+        "num_classes": len(bundle.classes),
+        "in_channels": bundle.in_channels,
+        "image_size": bundle.image_size,
+    }
+    # before building: the initial weights depend on the seed
+    engine.seed_everything(args.seed)
     model = models.create(args.model, **model_kwargs)
     history = engine.fit(
-        model, bundle.train, bundle.val,
-        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        seed=args.seed, device=args.device, compile=args.compile,
-        out_dir=args.out, resume=args.resume, overwrite=not args.resume,
-        meta={"model": args.model, "model_kwargs": model_kwargs, "data": bundle.describe()},
-    )  # fmt: skip
+        model,
+        bundle.train,
+        bundle.val,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        compile=args.compile,
+        out_dir=args.out,
+        resume=args.resume,
+        overwrite=not args.resume,
+        meta={
+            "model": args.model,
+            "model_kwargs": model_kwargs,
+            "data": bundle.describe(),
+        },
+    )
     if distributed.is_main_process():  # under torchrun, only rank 0 draws and reports
         plots.plot_history(history, f"{args.out}/curves.png")
-        print(f"best validation accuracy {history.best_val_acc:.1%} at epoch {history.best_epoch}; "
-              f"checkpoints and curves in {args.out}/")  # fmt: skip
+        print(
+            f"best validation accuracy {history.best_val_acc:.1%} at epoch "
+            f"{history.best_epoch}; checkpoints and curves in {args.out}/"
+        )
 
 
 if __name__ == "__main__":
