@@ -24,7 +24,7 @@ def test_solution_is_folded_and_escaped():
 
 def test_table_separates_thousands_and_escapes():
     t = show.table([("a<b", 1234567, 0.5)], ["name", "n", "x"], "cap")
-    assert f"<td>a&lt;b</td><td{RIGHT}>1,234,567</td><td{RIGHT}>0.500</td>" in t._repr_html_()
+    assert f"<td>a&lt;b</td><td{RIGHT}>1,234,567</td><td{RIGHT}>0.5000</td>" in t._repr_html_()
     assert "<caption>cap</caption>" in t._repr_html_()
 
 
@@ -46,16 +46,16 @@ def test_table_lines_up_numbers_and_shares_one_format_per_column():
     )
     html_text = t._repr_html_()
     right = f"<td{RIGHT}>"
-    # Floats of one column share their decimals: 0.323 above 0.500, not 0.3229 above 0.5.
-    assert f"{right}0.323</td>" in html_text and f"{right}0.500</td>" in html_text
+    # Floats of one column share their decimals: 0.3229 above 0.5000, not above 0.5.
+    assert f"{right}0.3229</td>" in html_text and f"{right}0.5000</td>" in html_text
     assert f"{right}1,234</td>" in html_text
     assert f"{right}33.3%</td>" in html_text  # a number written as text lines up too
     assert "<td>a</td>" in html_text  # text stays left-aligned
-    assert f"<th{RIGHT}>count</th>" in html_text
+    assert '<th style="text-align: right">count</th>' in html_text  # headers may wrap
     assert str(t).splitlines() == [
-        "name  count   loss    acc",
-        "a     1,234  0.323  33.3%",
-        "b         5  0.500   4.0%",
+        "name  count    loss    acc",
+        "a     1,234  0.3229  33.3%",
+        "b         5  0.5000   4.0%",
     ]
 
 

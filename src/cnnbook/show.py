@@ -57,10 +57,10 @@ def _is_number(value: object) -> bool:
 
 
 def _float_spec(values: Sequence[float]) -> str:
-    """One format for a column of floats: the smallest gets three significant digits.
+    """One format for a column of floats: the smallest keeps four significant digits.
 
     A column reads as a column only when every value has the same number of
-    decimals ("0.323" above "0.500", not "0.3229" above "0.5").
+    decimals ("0.3229" above "0.5000", not above "0.5").
     """
     finite = [abs(v) for v in values if v and math.isfinite(v)]
     if not finite:
@@ -70,7 +70,7 @@ def _float_spec(values: Sequence[float]) -> str:
         return ",.0f"
     if smallest < 1e-3:
         return ".2e"
-    return f",.{min(4, 2 - math.floor(math.log10(smallest)))}f"
+    return f",.{min(4, 3 - math.floor(math.log10(smallest)))}f"
 
 
 def _cell(value: object, spec: Format | None) -> str:
@@ -125,8 +125,14 @@ def _numeric_columns(cells: list[list[str]], raw: Sequence[Sequence[Any]]) -> li
 
 
 def _td(text: str, numeric: bool, tag: str = "td") -> str:
-    # Numbers right-aligned and never broken across lines; "\n" in a cell is a line break.
-    style = ' style="text-align: right; white-space: nowrap"' if numeric else ""
+    # Numbers right-aligned and never broken across lines (a header may wrap, so
+    # that long headers do not widen a column of short numbers); "\n" breaks a line.
+    if not numeric:
+        style = ""
+    elif tag == "th":
+        style = ' style="text-align: right"'
+    else:
+        style = ' style="text-align: right; white-space: nowrap"'
     body = "<br>".join(html.escape(line) for line in text.split("\n"))
     return f"<{tag}{style}>{body}</{tag}>"
 
