@@ -23,15 +23,19 @@ from cnnbook import show
 display(
     show.points(
         [
-            "The paper built six networks, A to E, from one recipe; D and E are VGG-16/19.",
-            "Depth grows from 11 to 19 weight layers, parameters only from 133M to 144M.",
+            "The paper built six networks, A to E, from one recipe; D and E are "
+            "VGG-16/19.",
+            "Depth grows from 11 to 19 weight layers, parameters only from 133M to "
+            "144M.",
             "Parameters live in the head, the computation in the convolutions.",
-            "Batch norm variants add a scale and a shift per channel and train more easily.",
+            "Batch norm variants add a scale and a shift per channel and train more "
+            "easily.",
         ]
     )
 )
 
 # %%
+import itertools
 import statistics
 
 import matplotlib.pyplot as plt
@@ -39,15 +43,11 @@ import torch
 from IPython.display import display
 from torchvision import models as tvm
 
-from cnnbook import runinfo, show
+from cnnbook import plots, show
 from cnnbook.analysis import complexity
 from cnnbook.analysis.complexity import measure_latency
 from cnnbook.experiments.slimming import uninitialised
 from cnnbook.models import vgg
-
-SEED = 0
-torch.manual_seed(SEED)
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## Table 1, as data
@@ -55,36 +55,37 @@ print(runinfo.describe(seed=SEED))
 # `cnnbook.models.vgg.CFGS` holds one list per column: a number is a
 # $3 \times 3$ convolution with that many output channels, `(c, 1)` a
 # $1 \times 1$ convolution, `"M"` a max-pool and `"LRN"` local response
-# normalisation. The table below is rebuilt from those lists.
+# normalisation. The table below is rebuilt from those lists, one row per
+# configuration (the paper prints them as columns); `2 × conv3-64` is two
+# $3 \times 3$ convolutions with 64 output channels.
 
 # %%
 COLUMNS = ["A", "A-LRN", "B", "C", "D", "E"]
 
 
+def layer_name(v):
+    if v in ("M", "LRN"):
+        return v
+    channels, kernel = (v, 3) if isinstance(v, int) else v
+    return f"conv{kernel}-{channels}"
+
+
 def blocks(cfg):
-    """Split a config list at its max-pools and describe each block."""
-    out, current = [], []
-    for v in cfg:
-        if v == "M":
-            out.append(", ".join(current))
-            current = []
-        elif v == "LRN":
-            current.append("LRN")
+    """One cell per block (the list split at its max-pools); runs as "n × layer"."""
+    out, lines = [], []
+    for name, run in itertools.groupby(map(layer_name, cfg)):
+        n = len(list(run))
+        if name == "M":
+            out, lines = [*out, "\n".join(lines)], []
         else:
-            c, k = (v, 3) if isinstance(v, int) else v
-            current.append(f"conv{k}-{c}")
+            lines.append(f"{n} × {name}" if n > 1 else name)
     return out
 
 
-rows = []
-per_cfg = {cfg: blocks(vgg.CFGS[cfg]) for cfg in COLUMNS}
-for i in range(5):
-    rows.append([f"block {i + 1}"] + [per_cfg[cfg][i] for cfg in COLUMNS])
-rows.append(["then"] + ["FC-4096, FC-4096, FC-1000"] * len(COLUMNS))
-display(
-    show.table(rows, ["", *COLUMNS], caption="VGG configurations (from cnnbook.models.vgg.CFGS)")
-)
-print(runinfo.describe(seed=SEED))
+rows = [(cfg, vgg.DEPTH[cfg], *blocks(vgg.CFGS[cfg])) for cfg in COLUMNS]
+headers = ["config", "weight layers", *(f"block {i}" for i in range(1, 6))]
+caption = "VGG configurations, from cnnbook.models.vgg.CFGS. Every one ends in "
+show.table(rows, headers, caption + "FC-4096, FC-4096, FC-1000 and a softmax.")
 
 # %% [markdown]
 # ## Size, cost and speed of each configuration
@@ -109,41 +110,46 @@ REGISTRY = {
     "D": "vgg16",
     "E": "vgg19",
 }
-PAPER_TABLE_3 = {  # top-1 / top-5 validation error (%), S = 256, Q = 256
-    "A": (29.6, 10.4), "A-LRN": (29.7, 10.5), "B": (28.7, 9.9),
-    "C": (28.1, 9.4), "D": (27.0, 8.8), "E": (27.3, 9.0),
-}  # fmt: skip
+# top-1 / top-5 validation error (%), single scale, S = 256, Q = 256
+PAPER_TABLE_3 = {
+    "A": (29.6, 10.4),
+    "A-LRN": (29.7, 10.5),
+    "B": (28.7, 9.9),
+    "C": (28.1, 9.4),
+    "D": (27.0, 8.8),
+    "E": (27.3, 9.0),
+}
 REPEATS = 3
 
 results = {}
 for cfg in COLUMNS:
     model = uninitialised(REGISTRY[cfg])
     convs = sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-    assert convs + 3 == vgg.DEPTH[cfg]  # the paper's "weight layers": convolutions + 3 FC
+    # the paper's "weight layers": convolutions + 3 fully connected
+    assert convs + 3 == vgg.DEPTH[cfg]
     params = complexity.count_params(model)
     macs = complexity.count_macs(model, (1, 3, 224, 224))  # also warms the kernels up
     lat = measure_latency(model, (1, 3, 224, 224), repeats=REPEATS, warmup=0)
     results[cfg] = dict(convs=convs, params=params, macs=macs, latency=lat["min_s"])
     del model
 
-rows = []
-for cfg in COLUMNS:
-    r = results[cfg]
-    top1, top5 = PAPER_TABLE_3[cfg]
-    rows.append(
-        (cfg, REGISTRY[cfg], r["convs"], f"{r['params']:,}", f"{r['params'] / 1e6:.0f}M",
-         f"{r['macs'] / 1e9:.2f}", f"{1000 * r['latency']:.0f}", top1, top5)
-    )  # fmt: skip
-headers = ["config", "name", "convs", "parameters", "(rounded)", "GMACs at 224", "CPU ms (batch 1)",
-           "paper top-1 err %", "paper top-5 err %"]  # fmt: skip
-display(show.table(rows, headers))
-print(f"Latency: fastest of {REPEATS} timed forward passes, after one warm-up pass.")
+rows = [
+    (cfg, REGISTRY[cfg], r["convs"], r["params"], r["macs"] / 1e9, 1e3 * r["latency"])
+    + PAPER_TABLE_3[cfg]
+    for cfg, r in results.items()
+]
+headers = ["config", "name", "convs", "parameters", "GMACs at 224", "CPU ms, batch 1"]
+headers += ["paper top-1 err %", "paper top-5 err %"]
+formats = {"GMACs at 224": ".2f", "CPU ms, batch 1": ".0f"}
+caption = (
+    f"CPU time: the fastest of {REPEATS} timed forward passes, after one warm-up pass"
+)
+display(show.table(rows, headers, caption, formats=formats))
 a, e = results["A"], results["E"]
 print(
-    f"From A to E: parameters x{e['params'] / a['params']:.2f}, MACs x{e['macs'] / a['macs']:.2f}, "
-    f"latency x{e['latency'] / a['latency']:.2f}."
+    f"From A to E: parameters x{e['params'] / a['params']:.2f}, "
+    f"MACs x{e['macs'] / a['macs']:.2f}, latency x{e['latency'] / a['latency']:.2f}."
 )
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # A few things stand out. Depth costs computation much more than parameters
@@ -164,22 +170,18 @@ print(runinfo.describe(seed=SEED))
 # saturated on this data.
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.2), dpi=90)
-for cfg in COLUMNS:
-    r = results[cfg]
-    ax.scatter(r["macs"] / 1e9, 1000 * r["latency"], s=30)
-    ax.annotate(
-        cfg, (r["macs"] / 1e9, 1000 * r["latency"]), textcoords="offset points", xytext=(5, -3)
-    )
 xs = [results[c]["macs"] / 1e9 for c in COLUMNS]
 ys = [1000 * results[c]["latency"] for c in COLUMNS]
-ax.set_xlabel("GMACs per 224x224 image")
+fig, ax = plots.subplots()
+ax.scatter(xs, ys, s=40)
+for cfg, x, y in zip(COLUMNS, xs, ys, strict=True):
+    ax.annotate(cfg, (x, y), textcoords="offset points", xytext=(6, -4))
+ax.set_xlabel("GMACs per 224×224 image")
 ax.set_ylabel("CPU latency, batch 1 (ms)")
-ax.set_title(f"Latency follows the MACs (Pearson r = {statistics.correlation(xs, ys):.3f})")
-ax.grid(alpha=0.3)
-fig.tight_layout()
+ax.set_title(
+    f"Latency follows the MACs (Pearson r = {statistics.correlation(xs, ys):.3f})"
+)
 plt.show()
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## With batch norm, and torchvision's weights
@@ -193,38 +195,51 @@ print(runinfo.describe(seed=SEED))
 # $224 \times 224$ centre crop, so their error is comparable with, but not
 # identical in protocol to, the paper's Table 3.
 
+
 # %%
-rows = []
+def counted(cfg, bn):
+    with torch.device("meta"):
+        return complexity.count_params(vgg.vgg(cfg, batch_norm=bn, init_weights=False))
+
+
+rows, found = [], {}
 for cfg, name in [("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")]:
     for bn in (False, True):
         full = f"{name}_bn" if bn else name
-        with torch.device("meta"):
-            params = complexity.count_params(vgg.vgg(cfg, batch_norm=bn, init_weights=False))
         meta = getattr(tvm, full.upper() + "_Weights").IMAGENET1K_V1.meta
-        acc1 = meta["_metrics"]["ImageNet-1K"]["acc@1"]
-        acc5 = meta["_metrics"]["ImageNet-1K"]["acc@5"]
+        acc = meta["_metrics"]["ImageNet-1K"]
+        params = counted(cfg, bn)
+        found[cfg, bn] = (params, acc["acc@1"])
+        same = params == meta["num_params"]
         rows.append(
-            (full, cfg, bn, f"{params:,}", params == meta["num_params"], acc1, f"{100 - acc1:.1f}",
-             f"{100 - acc5:.1f}")
-        )  # fmt: skip
-with torch.device("meta"):
-    c_bn = complexity.count_params(vgg.vgg("C", batch_norm=True, init_weights=False))
-rows.append(("vgg_c_bn", "C", True, f"{c_bn:,}", "(no weights)", "-", "-", "-"))
+            (
+                full,
+                bn,
+                params,
+                same,
+                acc["acc@1"],
+                100 - acc["acc@1"],
+                100 - acc["acc@5"],
+            )
+        )
+rows.append(("vgg_c_bn", True, counted("C", True), None, None, None, None))
+headers = ["name", "batch norm", "parameters", "= num_params"]
+headers += ["acc@1 %", "top-1 err %", "top-5 err %"]
+caption = "torchvision's ImageNet weights (metadata; vgg_c_bn has none)"
 display(
     show.table(
-        rows,
-        ["name", "config", "batch norm", "parameters", "= torchvision's num_params",
-         "torchvision acc@1 %", "top-1 err %", "top-5 err %"],
+        rows, headers, caption, formats=[None, None, None, None, ".1f", ".1f", ".1f"]
     )
-)  # fmt: skip
-gains = [(r2[5] - r1[5], int(r2[3].replace(",", "")) - int(r1[3].replace(",", "")))
-         for r1, r2 in zip(rows[0:8:2], rows[1:8:2], strict=True)]  # fmt: skip
-print(
-    f"Batch norm adds {min(g for g, _ in gains):.1f} to {max(g for g, _ in gains):.1f} points of "
-    f"torchvision's acc@1, for {min(p for _, p in gains):,} to {max(p for _, p in gains):,} "
-    "extra parameters."
 )
-print(runinfo.describe(seed=SEED))
+gains = [
+    (found[c, True][1] - found[c, False][1], found[c, True][0] - found[c, False][0])
+    for c in "ABDE"
+]
+print(
+    f"Batch norm adds {min(g for g, _ in gains):.1f} to {max(g for g, _ in gains):.1f} "
+    f"points of torchvision's acc@1, for {min(p for _, p in gains):,} to "
+    f"{max(p for _, p in gains):,} extra parameters."
+)
 
 # %% [markdown]
 # ## Where VGG-16's parameters sit
@@ -257,12 +272,15 @@ for c in costs:
 total_p = sum(p for p, _ in groups.values())
 total_m = sum(m for _, m in groups.values())
 fc1 = model.classifier[0]
-rows = [
-    (k, f"{p:,}", f"{p / total_p:.1%}", f"{m:,}", f"{m / total_m:.1%}")
-    for k, (p, m) in groups.items()
-]
-rows.append(("total", f"{total_p:,}", "100%", f"{total_m:,}", "100%"))
-display(show.table(rows, ["stage", "parameters", "share", "MACs at 224", "share"]))
+rows = [(k, p, p / total_p, m, m / total_m) for k, (p, m) in groups.items()]
+display(
+    show.table(
+        rows,
+        ["stage", "parameters", "share", "MACs at 224", "share of MACs"],
+        formats={"share": ".1%", "share of MACs": ".1%"},
+        footer=("total", total_p, 1, total_m, 1),
+    )
+)
 print(
     f"First fully connected layer: {fc1.in_features:,} x {fc1.out_features:,} weights "
     f"+ {fc1.out_features:,} biases = {complexity.count_params(fc1):,} parameters "
@@ -270,31 +288,33 @@ print(
 )
 assert total_p == 134_272_835 == complexity.count_params(model)
 
-fig, axes = plt.subplots(1, 2, figsize=(8, 3), dpi=90, sharey=True)
+fig, axes = plots.subplots(1, 2, sharey=True)
 names = list(groups)
-axes[0].barh(names, [groups[k][0] / 1e6 for k in names], color="#5c6bc0")
+axes[0].barh(names, [groups[k][0] / 1e6 for k in names], color=plots.PALETTE[0])
 axes[0].set_xlabel("parameters (millions)")
-axes[1].barh(names, [groups[k][1] / 1e9 for k in names], color="#ef5350")
-axes[1].set_xlabel("GMACs at 224x224")
+axes[1].barh(names, [groups[k][1] / 1e9 for k in names], color=plots.PALETTE[3])
+axes[1].set_xlabel("GMACs per 224×224 image")
 axes[0].invert_yaxis()
-fig.suptitle("VGG-16 (3 classes): parameters live in the head, computation in the convolutions")
-fig.tight_layout()
+fig.suptitle(
+    "VGG-16, 3 classes: parameters live in the head, computation in the convolutions"
+)
 plt.show()
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## References
 #
-# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
-# * [Ioffe & Szegedy (2015), Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift](https://arxiv.org/abs/1502.03167)
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition](https://arxiv.org/abs/1409.1556)
+# * [Ioffe & Szegedy (2015), Batch Normalization: Accelerating Deep Network Training by
+#   Reducing Internal Covariate Shift](https://arxiv.org/abs/1502.03167)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]
 # ## Exercises
 
 # %% [markdown]
-# **Exercise 1.** How many weight layers does each column of Table 1 have? Count them from the
-# configuration lists, not from the names.
+# **Exercise 1.** How many weight layers does each column of Table 1 have? Count them
+# from the configuration lists, not from the names.
 
 # %%
 from cnnbook.exercises import vgg_arch as ex
@@ -302,15 +322,15 @@ from cnnbook.exercises import vgg_arch as ex
 display(show.solution(ex.weight_layers_text()))
 
 # %% [markdown]
-# **Exercise 2.** Configurations C and D have the same depth. How many parameters do they
-# differ by, and where does the difference come from?
+# **Exercise 2.** Configurations C and D have the same depth. How many parameters do
+# they differ by, and where does the difference come from?
 
 # %%
 display(show.solution(ex.c_versus_d_text()))
 
 # %% [markdown]
-# **Exercise 3.** What does batch norm cost VGG-16 in parameters, and what else does it add
-# to the state dict?
+# **Exercise 3.** What does batch norm cost VGG-16 in parameters, and what else does it
+# add to the state dict?
 
 # %%
 display(show.solution(ex.batch_norm_cost_text()))

@@ -19,7 +19,8 @@ display(
         [
             "torchvision's VGG is three parts: features, avgpool and classifier.",
             "make_layers turns a config list into the trunk; one list per VGG.",
-            "The adaptive pool fixes the head's input at 512 x 7 x 7 for any input size.",
+            "The adaptive pool fixes the head's input at 512 x 7 x 7 for any input "
+            "size.",
             "Convolutions start from He (fan-out) init, linear layers from N(0, 0.01).",
         ]
     )
@@ -31,15 +32,16 @@ import torch
 import torchvision
 from IPython.display import display
 
-from cnnbook import runinfo, show, tvsource
+from cnnbook import plots, show, tvsource
 from cnnbook.analysis.torchvision_facts import vgg as facts
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
-print(runinfo.describe(seed=0))
 
 drifts = tvsource.check_drift(tvsource.page_entries("vgg"))
 if drifts:
-    display(show.note("\n".join(d.message for d in drifts), "warning", "Source has changed"))
+    display(
+        show.note("\n".join(d.message for d in drifts), "warning", "Source has changed")
+    )
 else:
     print(tvsource.summary("vgg"))
 
@@ -66,10 +68,10 @@ print("VGG.__init__ defaults:", facts.constructor_defaults())
 torch.manual_seed(0)
 model = torchvision.models.vgg16()  # built once; every experiment below reuses it
 model.eval()
-rows = [(name, kind, n, f"{share:.1%}") for name, kind, n, share in facts.part_budget(model)]
-display(show.table(rows, ["attribute", "type", "parameters", "share"], "VGG-16 by part"))
+headers = ["attribute", "type", "parameters", "share"]
+budget = facts.part_budget(model)
+display(show.table(budget, headers, "VGG-16 by part", formats={"share": ".1%"}))
 print("dropout probabilities in the classifier:", facts.classifier_dropouts(model))
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # The classifier holds most of the parameters (and, as measured further down,
@@ -105,22 +107,16 @@ tvsource.show("torchvision.models.vgg.VGG.forward")
 
 # %%
 rows = [
-    (
-        s.layer,
-        s.kind,
-        f"{s.mean:+.1e}",
-        f"{s.expected_std:.5f}",
-        f"{s.std:.5f}",
-        f"{s.deviation:+.2%}",
-        f"{s.max_abs_bias:.1f}",
-    )
+    (s.layer, s.kind, s.mean, s.expected_std, s.std, s.deviation, s.max_abs_bias)
     for s in facts.init_stats(model)
 ]
+headers = ["layer", "type", "mean", "expected std", "measured std", "deviation"]
 display(
     show.table(
         rows,
-        ["layer", "type", "mean", "expected std", "measured std", "deviation", "max abs bias"],
-        "Weights of a fresh torchvision VGG-16",
+        [*headers, "max abs bias"],
+        "Weights of a fresh torchvision VGG-16, seed 0",
+        formats=[None, None, "+.1e", ".5f", ".5f", "+.2%", ".1f"],
     )
 )
 contrast = facts.pytorch_default_contrast(256)
@@ -129,7 +125,6 @@ print(
     f"{contrast['default_std']:.5f} (uniform with bound 1/sqrt(fan_in) = "
     f"{contrast['uniform_bound']:.5f}), against VGG's {contrast['he_std']:.5f}."
 )
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # The batch-norm branch sets weight 1 and bias 0, which is what `nn.BatchNorm2d`
@@ -154,13 +149,14 @@ tvsource.show("torchvision.models.vgg.cfgs")
 # `_vgg(<letter>, <batch_norm>, ...)`):
 
 # %%
-display(
-    show.table(
-        facts.cfg_table(),
-        ["cfg", "builders", "conv layers", "max-pools", "weight layers (conv + 3 FC)"],
-    )
+headers = ["cfg", "builders", "conv layers", "max-pools", "weight layers (conv + 3 FC)"]
+display(show.table(facts.cfg_table(), headers))
+print(
+    "configurations present:",
+    sorted(facts.tv_vgg.cfgs),
+    "- token kinds:",
+    facts.cfg_tokens(),
 )
-print("configurations present:", sorted(facts.tv_vgg.cfgs), "- token kinds:", facts.cfg_tokens())
 print("kernel sizes make_layers produced for VGG-16:", facts.kernel_sizes(model))
 
 # %% [markdown]
@@ -224,40 +220,20 @@ tvsource.show("torchvision.models.vgg.VGG16_Weights")
 
 # %%
 rows = [
-    (
-        c.weights,
-        c.num_params,
-        c.counted,
-        c.counted == c.num_params,
-        f"{c.float32_mib:.3f}",
-        c.file_size,
-        c.ops,
-        c.acc1,
-    )
+    (c.weights, c.num_params, c.counted == c.num_params, c.float32_mib)
+    + (c.file_size, c.ops, c.acc1)
     for c in facts.weights_checks()
 ]
-display(
-    show.table(
-        rows,
-        [
-            "weights",
-            "num_params",
-            "counted",
-            "equal",
-            "float32 size (MiB)",
-            "_file_size",
-            "_ops",
-            "acc@1",
-        ],
-    )
-)
+headers = ["weights", "num_params", "= counted", "float32 MiB", "_file_size"]
+formats = [None, None, None, ".3f", ".3f", ".3f", ".3f"]
+show.table(rows, [*headers, "_ops", "acc@1"], formats=formats)
 
 # %% [markdown]
 # The file sizes are the float32 tensors plus a little pickle overhead. The
-# `IMAGENET1K_FEATURES` member is different: it is a port of the VGG-16
-# features used by the SSD object detector (see its `recipe`), its `categories` is `None` (its classifier is not
-# usable) and its accuracy is NaN. That is why `_vgg` only enforces
-# `num_classes` when `categories` is not `None`.
+# `IMAGENET1K_FEATURES` member is different: it is a port of the VGG-16 features used by
+# the SSD object detector (see its `recipe`), its `categories` is `None` (its classifier
+# is not usable) and its accuracy is NaN. That is why `_vgg` only enforces `num_classes`
+# when `categories` is not `None`.
 #
 # Now `_ops`. The project's `count_macs` (torchinfo's multiply-add count) on
 # the VGG-16 above, for one $224 \times 224$ image, next to torchvision's
@@ -270,19 +246,18 @@ print(
     f"the classifier holds {ops.classifier_param_share:.1%} of the "
     f"parameters but does {ops.classifier_macs / ops.macs:.2%} of the multiply-adds"
 )
-display(
-    show.table(
-        [
-            ("count_macs (torchinfo)", ops.macs, f"{ops.macs / 1e9:.3f}"),
-            ("bias additions in it", ops.bias_adds, f"{ops.bias_adds / 1e9:.3f}"),
-            ("multiply-adds without bias", ops.without_bias, f"{ops.without_bias / 1e9:.3f}"),
-            ("torchvision _ops", "", f"{ops.ops:.3f}"),
-        ],
-        ["quantity", "count", "billions"],
-        "VGG-16, one 224x224 image",
-    )
+rows = [
+    ("count_macs (torchinfo)", ops.macs, ops.macs / 1e9),
+    ("bias additions in it", ops.bias_adds, ops.bias_adds / 1e9),
+    ("multiply-adds without bias", ops.without_bias, ops.without_bias / 1e9),
+    ("torchvision _ops", None, ops.ops),
+]
+show.table(
+    rows,
+    ["quantity", "count", "billions"],
+    "VGG-16, one 224x224 image",
+    formats=[None, None, ".3f"],
 )
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # ### `transforms()`: the preprocessing the weights expect
@@ -303,14 +278,11 @@ print(
 print("per-channel mean after normalisation:", pre.channel_means)
 print("per-channel std after normalisation: ", pre.channel_stds)
 
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=90)
-axes[0].imshow(pre.photo.permute(1, 2, 0))
-axes[0].set_title(f"skimage chelsea {tuple(pre.photo.shape[1:])}")
-axes[1].imshow(pre.restored.permute(1, 2, 0))
-axes[1].set_title(f"after transforms() {tuple(pre.batch.shape[2:])} (un-normalised)")
-for ax in axes:
-    ax.axis("off")
-plt.tight_layout()
+titles = [
+    f"skimage chelsea, {tuple(pre.photo.shape[1:])}",
+    f"after transforms(), {tuple(pre.batch.shape[2:])}, un-normalised",
+]
+plots.images([pre.photo.permute(1, 2, 0), pre.restored.permute(1, 2, 0)], titles)
 plt.show()
 
 # %% [markdown]
@@ -339,7 +311,8 @@ plt.show()
 
 # %%
 sizes = [32, 64, 224, 320]
-display(show.table(facts.shapes_by_input(sizes), ["node", *(f"input {s}x{s}" for s in sizes)]))
+headers = ["node", *(f"input {s}x{s}" for s in sizes)]
+display(show.table(facts.shapes_by_input(sizes), headers))
 
 small = facts.smallest_input(model)
 print(
@@ -349,7 +322,6 @@ print(
 )
 print("min_size in the weights' meta:", small["min_size"])
 print("31x31 input:", small["error_at_31"])
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # Below 32 pixels the fifth max-pool receives a $1 \times 1$ map and cannot
@@ -370,11 +342,8 @@ print(runinfo.describe(seed=0))
 # nothing is downloaded):
 
 # %%
-rows = [
-    (arch, f"pretrained=True -> {legacy}", old, new, same)
-    for arch, legacy, old, new, same in facts.legacy_files()
-]
-display(show.table(rows, ["builder", "legacy mapping", "old file", "file today", "same file"]))
+headers = ["builder", "pretrained=True means", "old file", "file today", "same file"]
+show.table(facts.legacy_files(), headers)
 
 # %% [markdown]
 # The "legacy mapping" column is read from each builder's decorator,
@@ -405,10 +374,13 @@ for warning in facts.pretrained_false_warnings():
 #
 # | old | new |
 # | --- | --- |
-# | `vgg16(pretrained=True)` | `vgg16(weights=VGG16_Weights.IMAGENET1K_V1)` or `weights="DEFAULT"` |
+# | `vgg16(pretrained=True)` | `vgg16(weights=VGG16_Weights.IMAGENET1K_V1)` |
 # | `vgg16(pretrained=False)` | `vgg16()` (`weights=None`) |
 # | `model_urls["vgg16"]` | `VGG16_Weights.IMAGENET1K_V1.url` |
 # | a hand-written `Normalize(...)` | `VGG16_Weights.IMAGENET1K_V1.transforms()` |
+#
+# `weights="DEFAULT"` asks for the best weights of that builder, whichever
+# member that is in the installed torchvision.
 #
 # Where the downloaded file is kept, how to use weights on a machine without
 # network, and why a weights file should be opened with
@@ -418,8 +390,10 @@ for warning in facts.pretrained_false_warnings():
 # %% [markdown]
 # ## References
 #
-# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
-# * [He et al. (2015), Delving Deep into Rectifiers: Surpassing Human-Level Performance on ImageNet Classification](https://arxiv.org/abs/1502.01852)
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition](https://arxiv.org/abs/1409.1556)
+# * [He et al. (2015), Delving Deep into Rectifiers: Surpassing Human-Level Performance
+#   on ImageNet Classification](https://arxiv.org/abs/1502.01852)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]

@@ -21,7 +21,8 @@ display(
     show.points(
         [
             "A softmax before CrossEntropyLoss puts a floor under the loss.",
-            "view(-1, 25088) can silently merge images of a batch; flatten(x, 1) cannot.",
+            "view(-1, 25088) can silently merge images of a batch; flatten(x, 1) "
+            "cannot.",
             "Augmenting test images makes the reported accuracy random.",
             "Saving the last model as the best one throws the best away.",
         ]
@@ -29,19 +30,22 @@ display(
 )
 
 # %%
-import inspect
-
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from cnnbook import pitfalls, runinfo, show
+from cnnbook import pitfalls, plots, show
 
 # The networks here are tiny: one CPU thread runs them as fast as two, and
 # cannot be slowed down by waiting for a second thread on a busy machine.
 torch.set_num_threads(1)
 SEED = 0
-print(runinfo.describe(seed=SEED))
+
+
+def series(values):
+    """Per-epoch values in one cell, three decimals each."""
+    return ", ".join(f"{v:.3f}" for v in values)
+
 
 # %% [markdown]
 # ## 1. Softmax before `CrossEntropyLoss`
@@ -60,23 +64,31 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 r = pitfalls.softmax_before_cross_entropy(epochs=2, seed=SEED)
-b, f = r["buggy"], r["fixed"]
+runs = [r["buggy"], r["fixed"]]
 rows = [
-    ("gradient norm, first batch", f"{r['grad_norm']['buggy']:.3f}", f"{r['grad_norm']['fixed']:.3f}"),
-    ("training loss per epoch", ", ".join(f"{v:.3f}" for v in b["train_loss"]),
-     ", ".join(f"{v:.3f}" for v in f["train_loss"])),
-    ("validation accuracy per epoch", ", ".join(f"{v:.3f}" for v in b["val_acc"]),
-     ", ".join(f"{v:.3f}" for v in f["val_acc"])),
-    ("median confidence on validation", f"{b['median_confidence']:.3f}", f"{f['median_confidence']:.3f}"),
-    ("highest confidence on validation", f"{b['max_confidence']:.3f}", f"{f['max_confidence']:.3f}"),
-]  # fmt: skip
-display(show.table(rows, ["", "softmax + CrossEntropyLoss", "CrossEntropyLoss alone"]))
+    (
+        "gradient norm, first batch",
+        *(f"{r['grad_norm'][k]:.3f}" for k in ("buggy", "fixed")),
+    ),
+    ("training loss per epoch", *(series(run["train_loss"]) for run in runs)),
+    ("validation accuracy per epoch", *(series(run["val_acc"]) for run in runs)),
+    (
+        "median confidence on validation",
+        *(f"{run['median_confidence']:.3f}" for run in runs),
+    ),
+    (
+        "highest confidence on validation",
+        *(f"{run['max_confidence']:.3f}" for run in runs),
+    ),
+]
+headers = ["", "softmax + CrossEntropyLoss", "CrossEntropyLoss alone"]
+display(show.table(rows, headers, f"Same initial weights and batches, seed {SEED}"))
+k = r["num_classes"]
 print(
-    f"Lowest possible loss with the extra softmax ({r['num_classes']} classes): "
-    f"log(1 + {r['num_classes'] - 1}/e) = {r['loss_floor']:.4f}; "
-    f"highest possible confidence: e/(e + {r['num_classes'] - 1}) = {r['confidence_cap']:.4f}."
+    f"Lowest possible loss with the extra softmax ({k} classes): "
+    f"log(1 + {k - 1}/e) = {r['loss_floor']:.4f}; "
+    f"highest possible confidence: e/(e + {k - 1}) = {r['confidence_cap']:.4f}."
 )
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # **Fix:** return the logits from `forward` and let the loss do the softmax.
@@ -99,11 +111,9 @@ rows = []
 for size, res in r.items():
     for name in ("buggy", "fixed"):
         t = res[name]
-        rows.append(
-            (f"{size}x{size}", name, " -> ".join(str(s) for s in t["sizes"]), t["error"] or "-")
-        )
-display(show.table(rows, ["input", "version", "map side after each block", "error"]))
-print(runinfo.describe(seed=SEED))
+        sides = " → ".join(str(s) for s in t["sizes"])
+        rows.append((f"{size}x{size}", name, sides, t["error"]))
+show.table(rows, ["input", "version", "map side after each block", "error"])
 
 # %% [markdown]
 # The maps also differ *inside* the blocks: the first convolution of the
@@ -125,13 +135,12 @@ r = pitfalls.view_on_small_input((4, 49))
 rows = []
 for n, row in r.items():
     outcome = row.get("buggy_view_error") or (
-        f"view gives {row['buggy_view']}, logits {row['buggy_logits']}; loss: {row['buggy_loss_error']}"
+        f"view gives {row['buggy_view']}, logits {row['buggy_logits']}; "
+        f"loss: {row['buggy_loss_error']}"
     )
     rows.append((n, str(row["trunk_output"]), outcome, str(row["fixed_flatten"])))
-display(
-    show.table(rows, ["batch", "trunk output", "with view(-1, 7*7*512)", "torch.flatten(x, 1)"])
-)
-print(runinfo.describe(seed=SEED))
+headers = ["batch", "trunk output", "with view(-1, 7*7*512)", "torch.flatten(x, 1)"]
+show.table(rows, headers)
 
 # %% [markdown]
 # **Fix:** `torch.flatten(x, 1)` keeps the batch dimension whatever the
@@ -152,13 +161,14 @@ print(runinfo.describe(seed=SEED))
 # %%
 r = pitfalls.augmentation_in_test_transform(repeats=5, seed=SEED)
 rows = [
-    ("random flip in the test transform", *[f"{a:.3f}" for a in r["buggy"]]),
-    ("deterministic test transform", *[f"{a:.3f}" for a in r["fixed"]]),
+    ("random flip in the test transform", *r["buggy"]),
+    ("deterministic test transform", *r["fixed"]),
 ]
-display(
-    show.table(rows, ["validation accuracy", *[f"run {i + 1}" for i in range(len(r["buggy"]))]])
+runs = [f"run {i + 1}" for i in range(len(r["buggy"]))]
+caption = f"Validation accuracy of one trained network, seed {SEED}"
+show.table(
+    rows, ["test transform", *runs], caption, formats=[None] + [".3f"] * len(runs)
 )
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # **Fix:** two transforms. The evaluation one only resizes, converts and
@@ -175,28 +185,31 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 r = pitfalls.saving_last_as_best(epochs=6, seed=SEED)
+epochs = list(enumerate(r["val_acc"], start=1))
 display(
     show.table(
-        [(i + 1, f"{a:.3f}") for i, a in enumerate(r["val_acc"])], ["epoch", "validation accuracy"]
+        epochs, ["epoch", "validation accuracy"], f"seed {SEED}", formats=[None, ".3f"]
     )
 )
 rows = [
-    ('file saved after the loop ("best" = last)', f"{r['wrong_file']:.3f}"),
-    (f"file saved on improvement (epoch {r['best_epoch']})", f"{r['right_file']:.3f}"),
+    ('file saved after the loop ("best" = last)', r["wrong_file"]),
+    (f"file saved on improvement (epoch {r['best_epoch']})", r["right_file"]),
 ]
-display(show.table(rows, ["reloaded from", "validation accuracy"]))
+display(
+    show.table(rows, ["reloaded from", "validation accuracy"], formats=[None, ".3f"])
+)
 if r["best_epoch"] == len(r["val_acc"]):
     print(
-        "In this run the last epoch was also the best, so the faulty file happens to hold the best "
-        "weights: the bug is latent here, as it was in the tutorial's own 40-epoch log. The test "
-        "suite checks that the faulty file always holds the last epoch's weights."
+        "In this run the last epoch was also the best, so the faulty file happens to "
+        "hold the best weights: the bug is latent here, as it was in the tutorial's "
+        "own 40-epoch log. The test suite checks that the faulty file always holds "
+        "the last epoch's weights."
     )
 else:
     print(
         f"In this run the best epoch was {r['best_epoch']}; the faulty file scores "
-        f"{r['best_acc'] - r['wrong_file']:.3f} less than the accuracy the log reported."
+        f"{r['best_acc'] - r['wrong_file']:.3f} less than the log reported."
     )
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # **Fix:** write the checkpoint at the moment the validation score improves,
@@ -216,24 +229,23 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 r = pitfalls.predict_with_training_transform(repeats=20, seed=SEED)
-fig, ax = plt.subplots(figsize=(6, 2.6), dpi=90)
-for i, (name, label) in enumerate(
-    (("buggy", "training transform"), ("fixed", "evaluation transform"))
+fig, ax = plots.subplots(height=3.0)
+for name, label, marker in (
+    ("buggy", "training transform", "o"),
+    ("fixed", "evaluation transform", "x"),
 ):
     probs = [p if c == r["label"] else -p for c, p in r[name]]
-    ax.scatter(range(1, len(probs) + 1), probs, label=label, marker="o" if i == 0 else "x")
-ax.axhline(0, color="grey", lw=0.5)
+    ax.scatter(range(1, len(probs) + 1), probs, label=label, marker=marker)
+ax.axhline(0, color=plots.INK, lw=0.8)
 ax.set_xlabel("prediction number")
-ax.set_ylabel("probability of the predicted class\n(negative: wrong class)")
-ax.set_title(f"One digit '{r['label']}', twenty predictions")
-ax.legend(fontsize=8)
-fig.tight_layout()
+ax.set_ylabel("probability of the\npredicted class\n(negative: wrong class)")
+ax.set_title(f"One digit '{r['label']}', twenty predictions (seed {SEED})")
+ax.legend()
 plt.show()
 for name in ("buggy", "fixed"):
     classes = sorted({c for c, _ in r[name]})
     wrong = sum(c != r["label"] for c, _ in r[name])
-    print(f"{name}: predicted classes {classes}, {wrong} of {len(r[name])} predictions wrong")
-print(runinfo.describe(seed=SEED))
+    print(f"{name}: predicted classes {classes}, {wrong} of {len(r[name])} wrong")
 
 # %% [markdown]
 # **Fix:** predict with the evaluation transform (`bundle.eval_transform`),
@@ -248,15 +260,16 @@ print(runinfo.describe(seed=SEED))
 # does not point at the indentation.
 
 # %%
-print(inspect.getsource(pitfalls.BottleneckForwardInInit))
+show.source(pitfalls.BottleneckForwardInInit)
+
+# %%
 r = pitfalls.forward_inside_init()
 rows = [
     ("parameters", r["buggy_params"], r["fixed_params"]),
     ("class defines forward", r["buggy_defines_forward"], r["fixed_defines_forward"]),
     ("calling it", r["buggy_error"], f"output {r['fixed_output']}"),
 ]
-display(show.table(rows, ["", "forward inside __init__", "forward as a method"]))
-print(runinfo.describe(seed=SEED))
+show.table(rows, ["", "forward inside __init__", "forward as a method"])
 
 # %% [markdown]
 # **Fix:** dedent `forward` to the level of `__init__`. The one-line check
@@ -275,18 +288,24 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 r = pitfalls.batchnorm_wrong_size()
-rows = []
-for row in r.values():
-    rows.append(
-        (str(row["filters"]), str(row["output"]) if row["output"] else "-", row["error"] or "-",
-         "; ".join(row["static_check"]) or "nothing found", str(row["fixed_output"]))
-    )  # fmt: skip
-display(
-    show.table(
-        rows, ["filters", "faulty block output", "error", "static check", "fixed block output"]
+rows = [
+    (
+        str(row["filters"]),
+        str(row["output"]) if row["output"] else None,
+        row["error"],
+        "; ".join(row["static_check"]) or "nothing found",
+        str(row["fixed_output"]),
     )
-)
-print(runinfo.describe(seed=SEED))
+    for row in r.values()
+]
+headers = [
+    "filters",
+    "faulty block output",
+    "error",
+    "static check",
+    "fixed block output",
+]
+show.table(rows, headers)
 
 # %% [markdown]
 # **Fix:** `nn.BatchNorm2d(filter2)`: each batch norm takes the channel count
@@ -296,15 +315,16 @@ print(runinfo.describe(seed=SEED))
 # %% [markdown]
 # ## References
 #
-# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition](https://arxiv.org/abs/1409.1556)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]
 # ## Exercises
 
 # %% [markdown]
-# **Exercise 1.** A network ends in a softmax and is trained with `CrossEntropyLoss`. What is
-# the lowest loss it can reach, and the highest probability it can report, for
+# **Exercise 1.** A network ends in a softmax and is trained with `CrossEntropyLoss`.
+# What is the lowest loss it can reach, and the highest probability it can report, for
 # $K = 2, 10, 1000$ classes?
 
 # %%
@@ -321,8 +341,8 @@ display(show.solution(ex.softmax_floor_text()))
 display(show.solution(ex.view_rows_text()))
 
 # %% [markdown]
-# **Exercise 3.** (From the training page.) How many steps do 30 epochs of 50,000 images at
-# batch 256 take if the last partial batch is dropped?
+# **Exercise 3.** (From the training page.) How many steps do 30 epochs of 50,000 images
+# at batch 256 take if the last partial batch is dropped?
 
 # %%
 display(show.solution(ex.steps_text()))

@@ -42,11 +42,10 @@ import torch
 from IPython.display import display
 from PIL import Image
 
-from cnnbook import data, engine, models, plots, runinfo, show
+from cnnbook import data, engine, models, plots, show
 from cnnbook.analysis import complexity
 
 SEED = 0
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## The data: three textures, split by region
@@ -60,13 +59,12 @@ print(runinfo.describe(seed=SEED))
 # would then reward memory instead of generalisation.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(8, 2.9))
-for ax, name in zip(axes, data.TEXTURES, strict=True):
-    ax.imshow(getattr(skimage.data, name)(), cmap="gray")
-    ax.axhline(384, color="red", lw=2)
-    ax.set_title(f"{name}: train above, val below", fontsize=9)
-    ax.axis("off")
-fig.tight_layout()
+photos = [getattr(skimage.data, name)() for name in data.TEXTURES]
+fig = plots.images(
+    photos, [f"{n}: train above the line" for n in data.TEXTURES], gray=True
+)
+for ax in fig.axes:
+    ax.axhline(384, color=plots.PALETTE[3], lw=2)  # validation patches come from below
 plt.show()
 
 # %%
@@ -75,12 +73,18 @@ counts_train = data.class_counts(bundle.train, 3)
 counts_val = data.class_counts(bundle.val, 3)
 display(
     show.table(
-        [(c, a, b) for c, a, b in zip(bundle.classes, counts_train, counts_val, strict=True)],
+        [
+            (c, a, b)
+            for c, a, b in zip(bundle.classes, counts_train, counts_val, strict=True)
+        ],
         ["class", "training patches", "validation patches"],
     )
 )
-print(f"input {bundle.in_channels}x{bundle.image_size}x{bundle.image_size}; "
-      f"mean {bundle.mean[0]:.4f}, std {bundle.std[0]:.4f} (from the {bundle.norm_source})")  # fmt: skip
+side = bundle.image_size
+print(
+    f"input {bundle.in_channels}x{side}x{side}; mean {bundle.mean[0]:.4f}, "
+    f"std {bundle.std[0]:.4f} (from the {bundle.norm_source})"
+)
 
 # %% [markdown]
 # The normalisation statistics come from the **training split only**. Using
@@ -93,10 +97,10 @@ print(f"input {bundle.in_channels}x{bundle.image_size}x{bundle.image_size}; "
 #
 # ### The same pipeline on your own folder
 #
-# The tutorials this book grew from trained on folders of photos (potato
-# leaves in three classes, birds in four). `data.load` takes such a folder,
-# `root/class_name/image`, and splits it with the random seed. Here we write a few texture patches to a
-# temporary folder to show the two transforms it builds:
+# The tutorials this book grew from trained on folders of photos (potato leaves in three
+# classes, birds in four). `data.load` takes such a folder, `root/class_name/image`, and
+# splits it with the random seed. Here we write a few texture patches to a temporary
+# folder to show the two transforms it builds:
 
 # %%
 tmp = Path(tempfile.mkdtemp())
@@ -104,13 +108,15 @@ for label, name in enumerate(bundle.classes):
     (tmp / "folder" / name).mkdir(parents=True)
     for i in range(10):
         patch = bundle.val.images[bundle.val.labels == label][i, 0]
-        Image.fromarray(
-            ((patch * bundle.std[0] + bundle.mean[0]) * 255).clamp(0, 255).byte().numpy()
-        ).save(tmp / "folder" / name / f"{i}.png")
+        pixels = (
+            patch * bundle.std[0] + bundle.mean[0]
+        ) * 255  # undo the normalisation
+        Image.fromarray(pixels.clamp(0, 255).byte().numpy()).save(
+            tmp / "folder" / name / f"{i}.png"
+        )
 folder = data.load(str(tmp / "folder"), image_size=32, seed=SEED)
-print(
-    f"{len(folder.train)} training and {len(folder.val)} validation images, classes {folder.classes}"
-)
+print(f"{len(folder.train)} training and {len(folder.val)} validation images")
+print("classes:", folder.classes)
 print("training transform:  ", folder.train.transform)
 print("evaluation transform:", folder.val.transform)
 
@@ -158,7 +164,7 @@ def accuracy(model, loader):
 # scored twice on the same validation patches, gets two different accuracies:
 
 # %%
-loader = torch.utils.data.DataLoader(bundle.val, batch_size=64, collate_fn=data.collate_batch)
+loader = torch.utils.data.DataLoader(bundle.val, 64, collate_fn=data.collate_batch)
 engine.seed_everything(SEED)
 probe = models.create("vgg_mini", num_classes=3, image_size=32)
 probe.train()
@@ -167,12 +173,12 @@ with torch.no_grad():
         sum((probe(x).argmax(1) == y).sum().item() for x, y in loader) / len(bundle.val)
         for _ in range(2)
     ]
-steady = [f"{accuracy(probe, loader):.1%}" for _ in range(2)]
-display(
-    show.table(
-        [("train mode (forgot eval())", *noisy), ("eval mode", *steady)],
-        ["scored in", "accuracy, pass 1", "accuracy, pass 2"],
-    )
+steady = [accuracy(probe, loader) for _ in range(2)]
+show.table(
+    [("train mode (forgot eval())", *noisy), ("eval mode", *steady)],
+    ["scored in", "accuracy, pass 1", "accuracy, pass 2"],
+    f"The same untrained vgg_mini (seed {SEED}) on the validation patches",
+    formats=[None, ".1%", ".1%"],
 )
 
 # %% [markdown]
@@ -204,17 +210,28 @@ out_dir = tmp / "run"
 engine.seed_everything(SEED)  # the initial weights depend on the seed, too
 model = models.create("vgg_mini", num_classes=3, image_size=32)
 print(f"{complexity.count_params(model):,} parameters")
+run_meta = {
+    "model": "vgg_mini",
+    "model_kwargs": {"num_classes": 3, "image_size": 32},
+    "data": bundle.describe(),
+}
 history = engine.fit(
-    model, bundle.train, bundle.val, epochs=4, batch_size=64, optimizer="adam", lr=1e-3,
-    seed=SEED, device="cpu", out_dir=out_dir,
-    meta={"model": "vgg_mini", "model_kwargs": {"num_classes": 3, "image_size": 32},
-          "data": bundle.describe()},
-)  # fmt: skip
+    model,
+    bundle.train,
+    bundle.val,
+    epochs=4,
+    batch_size=64,
+    optimizer="adam",
+    lr=1e-3,
+    seed=SEED,
+    device="cpu",
+    out_dir=out_dir,
+    meta=run_meta,
+)
 
 # %%
-plots.plot_history(history, title="vgg_mini on texture patches")
+plots.plot_history(history, title=f"vgg_mini on texture patches, seed {SEED}")
 plt.show()
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## Save the best, not the last
@@ -231,31 +248,33 @@ print(runinfo.describe(seed=SEED))
 best_state = torch.load(out_dir / "best.pt", weights_only=True)
 last_state = torch.load(out_dir / "last.pt", weights_only=True)
 best_model, _ = engine.load_model(out_dir / "best.pt")
-display(
-    show.table(
-        [
-            (
-                "best.pt",
-                best_state["epoch"],
-                f"{best_state['best_val_acc']:.1%}",
-                f"{engine.evaluate(best_model, bundle.val)['acc']:.1%}",
-            ),
-            (
-                "last.pt",
-                last_state["epoch"],
-                f"{last_state['history']['epochs'][-1]['val_acc']:.1%}",
-                f"{engine.evaluate(model, bundle.val)['acc']:.1%}",
-            ),
-        ],  # fmt: skip
-        ["file", "epoch", "val accuracy when saved", "val accuracy re-evaluated"],
-    )
+last_acc = last_state["history"]["epochs"][-1]["val_acc"]
+rows = [
+    ("best.pt", best_state["epoch"], best_state["best_val_acc"], best_model),
+    ("last.pt", last_state["epoch"], last_acc, model),
+]
+show.table(
+    [
+        (f, epoch, acc, engine.evaluate(m, bundle.val)["acc"])
+        for f, epoch, acc, m in rows
+    ],
+    ["file", "epoch", "val accuracy when saved", "val accuracy re-evaluated"],
+    f"The run above, seed {SEED}",
+    formats=[None, None, ".1%", ".1%"],
 )
+
+# %%
 if best_state["epoch"] != last_state["epoch"]:
-    print(f"In this run the best epoch was {best_state['epoch']}, not the last one: saving the last "
-          "model as 'best' would have kept a worse model.")  # fmt: skip
+    print(
+        f"In this run the best epoch was {best_state['epoch']}, not the last one: "
+        "saving the last model as 'best' would have kept a worse model."
+    )
 else:
-    print("In this run the last epoch was also the best, so the two files hold the same weights; "
-          "with longer training they can differ, and then best.pt is the one to keep.")  # fmt: skip
+    print(
+        "In this run the last epoch was also the best, so the two files hold the same "
+        "weights; with longer training they can differ, and then best.pt is the one "
+        "to keep."
+    )
 print("a checkpoint holds:", ", ".join(sorted(last_state)))
 
 # %% [markdown]
@@ -290,10 +309,7 @@ plt.show()
 # %%
 crop = Image.fromarray(skimage.data.gravel()[-60:-12, 300:348])
 name, prob = engine.predict(best_model, crop, bundle.eval_transform, bundle.classes)
-fig, ax = plt.subplots(figsize=(2, 2))
-ax.imshow(crop, cmap="gray")
-ax.set_title(f"{name} ({prob:.1%})", fontsize=9)
-ax.axis("off")
+plots.images([crop], [f"{name} ({prob:.1%})"], width=2.4, height=2.6, gray=True)
 plt.show()
 
 # %% [markdown]
@@ -306,16 +322,17 @@ plt.show()
 # engine turns on what makes a GPU fast:
 
 # %%
-display(
-    show.tabs(
-        {
-            "CPU": "cnnbook train --model vgg_mini --data textures --optimizer adam --lr 1e-3 --epochs 4",
-            "GPU": "cnnbook train --model vgg16_cifar --data cifar10 --download --device cuda \\\n"
-            "    --batch-size 256 --lr 0.05 --weight-decay 5e-4 --scheduler cosine --epochs 30 --compile",
-            "Python": "engine.fit(model, bundle.train, bundle.val, device='cuda', batch_size=256,\n"
-            "           amp=None, channels_last=None, compile=True)  # None: on for CUDA",
-        }
-    )
+show.tabs(
+    {
+        "CPU": "cnnbook train --model vgg_mini --data textures --optimizer adam \\\n"
+        "    --lr 1e-3 --epochs 4",
+        "GPU": "cnnbook train --model vgg16_cifar --data cifar10 --download \\\n"
+        "    --device cuda --batch-size 256 --lr 0.05 --weight-decay 5e-4 \\\n"
+        "    --scheduler cosine --epochs 30 --compile",
+        "Python": "engine.fit(model, bundle.train, bundle.val, device='cuda',\n"
+        "           batch_size=256, amp=None, channels_last=None,\n"
+        "           compile=True)  # None: on for CUDA",
+    }
 )
 
 # %% [markdown]
@@ -368,8 +385,10 @@ except RuntimeError as exc:
     print("view(-1, 7*7*512) on 32x32 input:", str(exc).splitlines()[0])
 print("all 49 positions equal:", bool((pooled == pooled[..., :1, :1]).all()))
 first_fc = tv.classifier[0]
-print(f"first fully connected layer: {first_fc.in_features:,} inputs, "
-      f"{first_fc.weight.numel():,} weights, fed by 512 distinct values")  # fmt: skip
+print(
+    f"first fully connected layer: {first_fc.in_features:,} inputs, "
+    f"{first_fc.weight.numel():,} weights, fed by 512 distinct values"
+)
 
 # %% [markdown]
 # The CIFAR variant (`vgg16_cifar`, as in the tutorial's cfg-driven version)
@@ -378,14 +397,12 @@ print(f"first fully connected layer: {first_fc.in_features:,} inputs, "
 
 # %%
 cifar = models.create("vgg16_cifar", num_classes=10)
+nets = {"vgg16 (ImageNet head)": tv, "vgg16_cifar (512-512-10)": cifar}
 rows = []
-for label, net in (("vgg16 (ImageNet head)", tv), ("vgg16_cifar (512-512-10)", cifar)):
-    head = sum(p.numel() for p in net.classifier.parameters())
-    rows.append(
-        (label, complexity.count_params(net), head, complexity.count_macs(net, (1, 3, 32, 32)))
-    )
-display(show.table(rows, ["model", "parameters", "of which in the head", "MACs at 32x32"]))
-print(runinfo.describe(seed=SEED))
+for label, net in nets.items():
+    params, head = complexity.count_params(net), complexity.count_params(net.classifier)
+    rows.append((label, params, head, complexity.count_macs(net, (1, 3, 32, 32))))
+show.table(rows, ["model", "parameters", "of which in the head", "MACs at 32x32"])
 
 # %% [markdown]
 # The convolutions are the same (the difference in MACs is the head's
@@ -405,17 +422,20 @@ print(runinfo.describe(seed=SEED))
 # %% [markdown]
 # ## References
 #
-# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
-# * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour](https://arxiv.org/abs/1706.02677)
-# * [Zhang, Lipton, Li & Smola, Dive into Deep Learning: Networks Using Blocks (VGG)](https://d2l.ai/chapter_convolutional-modern/vgg.html)
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition](https://arxiv.org/abs/1409.1556)
+# * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1
+#   Hour](https://arxiv.org/abs/1706.02677)
+# * [Zhang, Lipton, Li & Smola, Dive into Deep Learning: Networks Using Blocks
+#   (VGG)](https://d2l.ai/chapter_convolutional-modern/vgg.html)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]
 # ## Exercises
 
 # %% [markdown]
-# **Exercise 1.** `vgg_mini` has three blocks. How wide is its first fully connected layer at
-# $28 \times 28$ input, and at $32 \times 32$?
+# **Exercise 1.** `vgg_mini` has three blocks. How wide is its first fully connected
+# layer at $28 \times 28$ input, and at $32 \times 32$?
 
 # %%
 from cnnbook.exercises import vgg_practice as ex

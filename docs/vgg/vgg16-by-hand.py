@@ -21,28 +21,28 @@ from cnnbook import show
 display(
     show.points(
         [
-            "VGG-16 is configuration D: 13 convolutions in five blocks, then 3 FC layers.",
-            "Writing it out layer by layer and checking it against torchvision finds slips.",
+            "VGG-16 is configuration D: 13 convolutions in five blocks, then 3 FC "
+            "layers.",
+            "Writing it out layer by layer and checking it against torchvision finds "
+            "slips.",
             "The same weights loaded into both networks give the same outputs.",
-            "For three classes it has 134,272,835 parameters, most in the first FC layer.",
+            "For three classes it has 134,272,835 parameters, most in the first FC "
+            "layer.",
         ]
     )
 )
 
 # %%
-import inspect
-
 import torch
 import torchvision
-from IPython.display import SVG, display
+from IPython.display import HTML, display
 
-from cnnbook import compat, diagram, runinfo, show
+from cnnbook import compat, diagram, show
 from cnnbook.analysis import complexity
 from cnnbook.models.vgg_by_hand import VGG16ByHand
 
 SEED = 0
 torch.manual_seed(SEED)
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## The model, layer by layer
@@ -56,22 +56,25 @@ print(runinfo.describe(seed=SEED))
 # [Pitfalls](pitfalls.py) shows it failing on batches of $32 \times 32$ images.
 
 # %%
-print(inspect.getsource(VGG16ByHand))
+show.source(VGG16ByHand)
 
 # %% [markdown]
 # ## The summary table
 #
 # torchinfo runs one $3 \times 224 \times 224$ image through the model and
-# records every layer's output shape, parameters and multiply-accumulates.
+# records every layer's output shape, parameters and multiply-accumulates
+# (MACs). Each block's row carries the totals of its layers. The model is built
+# on PyTorch's *meta* device, which computes shapes without arithmetic, so the
+# count costs nothing.
 
 # %%
+with torch.device("meta"):
+    ours_meta = VGG16ByHand(num_classes=3, init_weights=False)
+display(show.summary(ours_meta, (1, 3, 224, 224), depth=2, caption="VGG16ByHand(3)"))
 model = VGG16ByHand(num_classes=3)
-stats = complexity.summarize(model, (1, 3, 224, 224), depth=2)
-print(stats)
 total = complexity.count_params(model)
-assert total == stats.total_params
-display(show.note(f"VGG16ByHand(num_classes=3) has {total:,} parameters.", "info", "Total"))
-print(runinfo.describe(seed=SEED))
+assert total == complexity.count_params(ours_meta) == 134_272_835
+show.note(f"VGG16ByHand(num_classes=3) has {total:,} parameters.", "info", "Total")
 
 # %% [markdown]
 # The three fully connected layers hold almost all of it. The first one maps
@@ -79,17 +82,21 @@ print(runinfo.describe(seed=SEED))
 # 4{,}096$ weights plus 4,096 biases.
 
 # %%
-convs = sum(complexity.count_params(getattr(model, f"block{i}")) for i in range(1, 6))
+blocks = [getattr(model, f"block{i}") for i in range(1, 6)]
+convs = sum(complexity.count_params(b) for b in blocks)
 fc = complexity.count_params(model.classifier)
 fc1 = complexity.count_params(model.classifier[0])
 rows = [
-    ("13 convolutions", convs, f"{convs / total:.1%}"),
-    ("3 fully connected layers", fc, f"{fc / total:.1%}"),
-    ("  of which the first (25,088 -> 4,096)", fc1, f"{fc1 / total:.1%}"),
-    ("total", total, "100%"),
+    ("13 convolutions", convs, convs / total),
+    ("3 fully connected layers", fc, fc / total),
+    ("of which the first, 25,088 → 4,096", fc1, fc1 / total),
 ]
-display(show.table(rows, ["part", "parameters", "share"]))
-print(runinfo.describe(seed=SEED))
+show.table(
+    rows,
+    ["part", "parameters", "share"],
+    formats={"share": ".1%"},
+    footer=("total", total, 1),
+)
 
 # %% [markdown]
 # ## Side by side with torchvision
@@ -102,37 +109,33 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 with torch.device("meta"):
-    ours_meta = VGG16ByHand(num_classes=3, init_weights=False)
-    theirs_meta = torchvision.models.vgg16(weights=None, num_classes=3, init_weights=False)
-shown = (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AdaptiveAvgPool2d, torch.nn.Linear)
+    theirs_meta = torchvision.models.vgg16(
+        weights=None, num_classes=3, init_weights=False
+    )
+shown = (
+    torch.nn.Conv2d,
+    torch.nn.MaxPool2d,
+    torch.nn.AdaptiveAvgPool2d,
+    torch.nn.Linear,
+)
 
 
 def shown_layers(net):
-    return [
-        lay for lay in diagram.trace_layers(net, (1, 3, 224, 224)) if isinstance(lay.module, shown)
-    ]
+    layers = diagram.trace_layers(net, (1, 3, 224, 224))
+    return [lay for lay in layers if isinstance(lay.module, shown)]
 
 
-rows, mismatches = [], 0
+rows = []
 for a, b in zip(shown_layers(ours_meta), shown_layers(theirs_meta), strict=True):
-    pa = sum(p.numel() for p in a.module.parameters())
-    pb = sum(p.numel() for p in b.module.parameters())
-    same = a.output_shape == b.output_shape and pa == pb and type(a.module) is type(b.module)
-    mismatches += not same
-    rows.append(
-        (
-            a.name,
-            b.name,
-            type(a.module).__name__,
-            str(a.output_shape[1:]),
-            pa,
-            "yes" if same else "NO",
-        )
-    )
-display(show.table(rows, ["ours", "torchvision", "type", "output shape", "parameters", "same"]))
+    pa, pb = complexity.count_params(a.module), complexity.count_params(b.module)
+    same = (a.output_shape, pa, type(a.module)) == (b.output_shape, pb, type(b.module))
+    shape = "×".join(map(str, a.output_shape[1:]))
+    rows.append((a.name, b.name, type(a.module).__name__, shape, pa, same))
+headers = ["ours", "torchvision", "type", "output (C×H×W)", "parameters", "same"]
+display(show.table(rows, headers))
+mismatches = sum(not same for *_, same in rows)
 print(f"{len(rows)} layers compared, {mismatches} differ.")
 assert mismatches == 0
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## The weight-swap proof
@@ -147,12 +150,11 @@ print(runinfo.describe(seed=SEED))
 
 # %%
 theirs = torchvision.models.vgg16(weights=None, num_classes=3).eval()
-key_map = model.torchvision_key_map()
+key_map = list(model.torchvision_key_map().items())
+shown_keys = key_map[:6] + [("...", "...")] + key_map[-2:]
 display(
     show.table(
-        list(key_map.items())[:6] + [("...", "...")] + list(key_map.items())[-2:],
-        ["our key", "torchvision key"],
-        caption=f"{len(key_map)} tensors mapped",
+        shown_keys, ["our key", "torchvision key"], f"{len(key_map)} tensors mapped"
     )
 )
 compat.load_torchvision_state_dict(model, theirs.state_dict())
@@ -165,15 +167,24 @@ back = compat.to_torchvision_state_dict(model)
 exact = list(back) == list(theirs.state_dict()) and all(
     torch.equal(back[k], v) for k, v in theirs.state_dict().items()
 )
+
+
+def logits(out):
+    return ", ".join(f"{v:+.6f}" for v in out[0].tolist())
+
+
 rows = [
-    ("torchvision logits", [round(v, 6) for v in out_theirs[0].tolist()]),
-    ("our logits", [round(v, 6) for v in out_ours[0].tolist()]),
+    ("torchvision logits", logits(out_theirs)),
+    ("our logits", logits(out_ours)),
     ("largest absolute difference", f"{diff:.3g}"),
     ("weights returned to torchvision's names unchanged", exact),
 ]
-display(show.table(rows, ["", "value"]))
+display(
+    show.table(
+        rows, ["", "value"], f"torchvision's random weights and image, seed {SEED}"
+    )
+)
 assert diff <= 1e-5 and exact
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # The test suite runs the same proof for all eight of torchvision's VGGs
@@ -190,21 +201,21 @@ print(runinfo.describe(seed=SEED))
 # fully connected layer. Change the model and the picture follows.
 
 # %%
-display(SVG(diagram.architecture_svg(ours_meta, (1, 3, 224, 224), title="VGG-16, 3 classes")))
-print(runinfo.describe(seed=SEED))
+HTML(diagram.architecture_svg(ours_meta, (1, 3, 224, 224), title="VGG-16, 3 classes"))
 
 # %% [markdown]
 # ## References
 #
-# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition](https://arxiv.org/abs/1409.1556)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]
 # ## Exercises
 
 # %% [markdown]
-# **Exercise 1.** Compute the parameters of VGG-16 (configuration D) and VGG-19 (E) for 1,000
-# classes from the paper's Table 1. What share of VGG-16 is its first fully
+# **Exercise 1.** Compute the parameters of VGG-16 (configuration D) and VGG-19 (E) for
+# 1,000 classes from the paper's Table 1. What share of VGG-16 is its first fully
 # connected layer?
 
 # %%
@@ -213,8 +224,8 @@ from cnnbook.exercises import vgg_arch as ex
 display(show.solution(ex.vgg16_vgg19_text()))
 
 # %% [markdown]
-# **Exercise 2.** Feed VGG-16 a $32 \times 32$ image. How many values leave the last block, and
-# what does the first fully connected layer receive?
+# **Exercise 2.** Feed VGG-16 a $32 \times 32$ image. How many values leave the last
+# block, and what does the first fully connected layer receive?
 
 # %%
 display(show.solution(ex.flatten_at_32_text()))
