@@ -55,6 +55,8 @@ def test_confusion_and_heatmaps_carry_a_colour_bar_with_a_label():
     fig = plots.plot_confusion([0, 1, 1, 2], [0, 1, 2, 2], ["a", "b", "c"])
     *_, bar = fig.axes
     assert bar.get_ylabel() == "images"
+    fig.canvas.draw()
+    assert all(t.get_text().isdigit() for t in bar.get_yticklabels())  # whole images
     maps = [np.ones((3, 3)), 2 * np.ones((3, 3)), np.zeros((3, 3))]
     fig = plots.heatmaps(maps, ["a", "b", "c"], "gradient share", ncols=2)
     panels, bar = fig.axes[:4], fig.axes[-1]

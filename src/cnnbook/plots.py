@@ -32,7 +32,7 @@ import torch
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 if TYPE_CHECKING:
     from cnnbook.engine.history import History
@@ -177,7 +177,9 @@ def plot_confusion(
     ax.set_yticks(range(k), classes)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    fig.colorbar(image, ax=ax, label="images", shrink=0.85)
+    bar = fig.colorbar(image, ax=ax, label="images", shrink=0.85)
+    bar.locator = MaxNLocator(integer=True)  # counts: no 0.25 of an image
+    bar.update_ticks()
     acc = float(m.diag().sum()) / max(1, int(m.sum()))
     ax.set_title(title or f"accuracy {100 * acc:.1f}% on {int(m.sum())} images")
     return _save(fig, path)
