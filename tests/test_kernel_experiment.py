@@ -17,7 +17,7 @@ from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.analysis.receptive_field import stack_receptive_field
 from cnnbook.experiments import kernel_size as ks
 from cnnbook.models import create
-from cnnbook.results import check
+from cnnbook.results import RESULTS_DIR, check
 from cnnbook.results.registry import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,3 +268,14 @@ def test_an_edited_first_point_is_caught_by_the_replay(dry_run, tmp_path):
     edited.write_text(json.dumps(result))
     (problem,) = check.check_file(edited, DRY_KINDS)
     assert "replaying kernelnet_3x3 seed 0 gives val_error" in problem
+
+
+@pytest.mark.slow
+def test_the_stored_run_passes_the_check_with_enough_seeds():
+    path = RESULTS_DIR / "kernel_size-cpu.json"
+    assert path.is_file(), "the Why 3x3 page shows docs/results/kernel_size-cpu.json"
+    assert check.check_file(path) == []
+    rows = json.loads(path.read_text())["rows"]
+    seeds = {v: {r["seed"] for r in rows if r["variant"] == v} for v in ks.NETWORKS}
+    # every variant has the same seeds, enough of them to compare seed by seed
+    assert len(set(map(frozenset, seeds.values()))) == 1 and len(seeds[ks.REFERENCE]) >= 5
