@@ -38,20 +38,17 @@ display(
 )
 
 # %%
-import inspect
-
 import torch
 import torchvision
 from IPython.display import display
 
-from cnnbook import compat, runinfo, show
+from cnnbook import compat, show
 from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.exercises import resnet as ex
 from cnnbook.models import resnet, resnet_keras
 
 SEED = 0
 torch.manual_seed(SEED)
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # ## BasicBlock: two 3x3 convolutions and a shortcut
@@ -60,7 +57,7 @@ print(runinfo.describe(seed=SEED))
 # This is its `forward`, printed from the installed package:
 
 # %%
-print(inspect.getsource(resnet.BasicBlock.forward))
+show.source(resnet.BasicBlock.forward)
 
 
 # %% [markdown]
@@ -73,29 +70,24 @@ print(inspect.getsource(resnet.BasicBlock.forward))
 def trace_block(block, x):
     """Run a BasicBlock or Bottleneck by hand, one layer at a time."""
     block.eval()
-    rows = [("input x", tuple(x.shape), "")]
+    rows = [("input x", tuple(x.shape), None)]
     out = x
     convs = [n for n in ("conv1", "conv2", "conv3") if hasattr(block, n)]
     for i, name in enumerate(convs, start=1):
         conv, bn = getattr(block, name), getattr(block, f"bn{i}")
         out = conv(out)
-        rows.append((name, tuple(out.shape), f"{count_params(conv):,} weights"))
+        rows.append((name, tuple(out.shape), count_params(conv)))
         out = bn(out)
-        rows.append((f"bn{i}", tuple(out.shape), ""))
+        rows.append((f"bn{i}", tuple(out.shape), count_params(bn)))
         if i < len(convs):
             out = torch.relu(out)
-            rows.append(("relu", tuple(out.shape), ""))
-    shortcut = x if block.downsample is None else block.downsample(x)
-    label = "identity" if block.downsample is None else type(block.downsample).__name__
-    rows.append(
-        (
-            f"shortcut ({label})",
-            tuple(shortcut.shape),
-            f"{count_params(block.downsample or torch.nn.Identity()):,} weights",
-        )
-    )
+            rows.append(("relu", tuple(out.shape), None))
+    down = block.downsample or torch.nn.Identity()
+    shortcut = down(x)
+    label = "identity" if block.downsample is None else type(down).__name__
+    rows.append((f"shortcut ({label})", tuple(shortcut.shape), count_params(down)))
     out = torch.relu(out + shortcut)
-    rows.append(("relu(F(x) + shortcut)", tuple(out.shape), ""))
+    rows.append(("relu(F(x) + shortcut)", tuple(out.shape), None))
     with torch.no_grad():
         assert torch.equal(out, block(x)), "the hand trace must equal forward()"
     return rows
@@ -104,7 +96,9 @@ def trace_block(block, x):
 with torch.no_grad():
     basic = resnet.BasicBlock(64, 64)
     rows = trace_block(basic, torch.randn(1, 64, 56, 56))
-display(show.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 64), stride 1"))
+display(
+    show.table(rows, ["step", "shape", "parameters"], "BasicBlock(64, 64), stride 1")
+)
 
 # %% [markdown]
 # The shapes never change, so the shortcut is the input itself. The first block
@@ -118,7 +112,9 @@ with torch.no_grad():
     down = resnet.make_shortcut("B", 64, 128, stride=2)
     basic2 = resnet.BasicBlock(64, 128, stride=2, downsample=down)
     rows = trace_block(basic2, torch.randn(1, 64, 56, 56))
-display(show.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 128, stride=2)"))
+display(
+    show.table(rows, ["step", "shape", "parameters"], "BasicBlock(64, 128, stride=2)")
+)
 
 # %% [markdown]
 # ## Bottleneck: 1x1 down, 3x3, 1x1 up
@@ -129,13 +125,14 @@ display(show.table(rows, ["step", "shape", "cost"], "BasicBlock(64, 128, stride=
 # it again with another $1 \times 1$:
 
 # %%
-print(inspect.getsource(resnet.Bottleneck.forward))
+show.source(resnet.Bottleneck.forward)
 
 # %%
 with torch.no_grad():
     bottleneck = resnet.Bottleneck(256, 64)
     rows = trace_block(bottleneck, torch.randn(1, 256, 56, 56))
-display(show.table(rows, ["step", "shape", "cost"], "Bottleneck(256, 64): 256 -> 64 -> 64 -> 256"))
+caption = "Bottleneck(256, 64): 256 → 64 → 64 → 256 channels"
+display(show.table(rows, ["step", "shape", "parameters"], caption))
 
 candidates = [
     ("BasicBlock, 64 channels", resnet.BasicBlock(64, 64), 64),
@@ -153,7 +150,6 @@ display(
         "Why the bottleneck",
     )
 )
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # The Bottleneck costs about as much as a BasicBlock on 64 channels, yet it carries
@@ -186,8 +182,8 @@ for name, model in (("V1 (paper, Keras)", v1), ("V1.5 (torchvision)", v15)):
             count_macs(model, (1, 3, 224, 224)),
         )
     )
-display(show.table(rows, ["ResNet-50", "1x1 stride", "3x3 stride", "parameters", "MACs at 224"]))
-print(runinfo.describe(seed=SEED))
+headers = ["ResNet-50", "1x1 stride", "3x3 stride", "parameters", "MACs at 224"]
+display(show.table(rows, headers))
 
 # %% [markdown]
 # ## Shortcuts whose shape changes: options A, B and C
@@ -203,7 +199,7 @@ print(runinfo.describe(seed=SEED))
 # Option A is a few lines:
 
 # %%
-print(inspect.getsource(resnet.PadShortcut.forward))
+display(show.source(resnet.PadShortcut.forward))
 x = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(1, 2, 4, 4)
 y = resnet.PadShortcut(2, 4, stride=2)(x)
 print("in ", tuple(x.shape), "-> out", tuple(y.shape))
@@ -216,14 +212,16 @@ print("channel 3 is new and zero:\n", y[0, 3])
 # %%
 rows = []
 for depth in (18, 34, 50):
-    counts = {k: count_params(getattr(resnet, f"resnet{depth}")(shortcut=k)) for k in "ABC"}
+    counts = {
+        k: count_params(getattr(resnet, f"resnet{depth}")(shortcut=k)) for k in "ABC"
+    }
     rows.append(
         (
             f"ResNet-{depth}",
             counts["A"],
             counts["B"],
             counts["C"],
-            f"{100 * (counts['C'] - counts['A']) / counts['A']:.1f}%",
+            (counts["C"] - counts["A"]) / counts["A"],
         )
     )
 display(
@@ -231,9 +229,9 @@ display(
         rows,
         ["model", "option A", "option B", "option C", "C over A"],
         "Parameters by shortcut option (1000 classes)",
+        formats={"C over A": "+.1%"},
     )
 )
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # On ImageNet the paper measured ResNet-34 at 25.03% (A), 24.52% (B) and 24.19% (C)
@@ -260,7 +258,7 @@ print(runinfo.describe(seed=SEED))
 # %%
 from cnnbook.models import preact_resnet
 
-print(inspect.getsource(preact_resnet.PreActBasicBlock.forward))
+display(show.source(preact_resnet.PreActBasicBlock.forward))
 pre = preact_resnet.PreActBasicBlock(16, 16).eval()
 post = resnet.BasicBlock(16, 16).eval()
 for block in (pre, post):
@@ -291,17 +289,22 @@ display(
 # `stage5` hold one `ConvBlock` and then `IdentityBlock`s):
 
 # %%
-print(inspect.getsource(resnet_keras.ConvBlock))
+display(show.source(resnet_keras.ConvBlock))
 keras50 = resnet_keras.resnet50_keras(num_classes=4)
 rows = []
 for i in range(2, 6):
     stage = getattr(keras50, f"stage{i}")
     kinds = [type(b).__name__ for b in stage]
-    rows.append((f"stage{i}", f"{kinds[0]} + {len(kinds) - 1} x {kinds[1]}", count_params(stage)))
+    rows.append(
+        (
+            f"stage{i}",
+            f"{kinds[0]} + {len(kinds) - 1} x {kinds[1]}",
+            count_params(stage),
+        )
+    )
 display(show.table(rows, ["stage", "blocks", "parameters"]))
 print(f"total with 4 classes: {count_params(keras50):,} parameters")
 assert count_params(keras50) == 23_516_228
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # With four output classes the network has 23,516,228 parameters, the figure in
@@ -325,7 +328,11 @@ sample = [
     "stage3.2.residual.4.weight",
     "fc.weight",
 ]
-display(show.table([(k, mapping[k]) for k in sample], ["resnet50_keras", "torchvision resnet50"]))
+display(
+    show.table(
+        [(k, mapping[k]) for k in sample], ["resnet50_keras", "torchvision resnet50"]
+    )
+)
 
 # %% [markdown]
 # ### The weight-swap proof, live
@@ -338,7 +345,9 @@ display(show.table([(k, mapping[k]) for k in sample], ["resnet50_keras", "torchv
 
 # %%
 torch.manual_seed(SEED)
-theirs = compat.randomize_batchnorm(torchvision.models.resnet50(weights=None).eval(), seed=SEED)
+theirs = compat.randomize_batchnorm(
+    torchvision.models.resnet50(weights=None).eval(), seed=SEED
+)
 g = torch.Generator().manual_seed(SEED)
 ours = resnet_keras.resnet50_keras().eval()
 compat.load_torchvision_state_dict(ours, theirs.state_dict())
@@ -356,11 +365,12 @@ rows = [
 ]
 display(
     show.table(
-        rows, ["check", "result"], "resnet50_keras vs torchvision resnet50, one image at 224x224"
+        rows,
+        ["check", "result"],
+        f"resnet50_keras vs torchvision resnet50, a random 224x224 image, seed {SEED}",
     )
 )
 assert diff <= 1e-5 and exact
-print(runinfo.describe(seed=SEED))
 
 # %% [markdown]
 # The same check runs in the test suite for every depth (ResNet-18 to 152 against
@@ -381,7 +391,8 @@ print(runinfo.describe(seed=SEED))
 #   and the shortcut options A, B, C (section 4.1, Table 3).
 # * [He, Zhang, Ren & Sun (2016), Identity Mappings in Deep Residual
 #   Networks](https://arxiv.org/abs/1603.05027): the pre-activation block.
-# * [d2l, Residual Networks (ResNet)](https://d2l.ai/chapter_convolutional-modern/resnet.html)
+# * [d2l, Residual Networks
+#   (ResNet)](https://d2l.ai/chapter_convolutional-modern/resnet.html)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]

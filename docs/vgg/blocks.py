@@ -23,23 +23,18 @@ display(
             "A VGG block is a few 3x3 convolutions (padding 1) and a 2x2 max-pool.",
             "Each block changes the channels and halves the height and width.",
             "A whole VGG is a list of (convolutions, channels) pairs: VGG-11 has five.",
-            "Five halvings take 224 to 7, so the head reads 512 x 7 x 7 = 25,088 numbers.",
+            "Five halvings take 224 to 7: the head reads 512 x 7 x 7 = 25,088 numbers.",
         ]
     )
 )
 
 # %%
-import inspect
-
 import torch
 from IPython.display import display
 
-from cnnbook import runinfo, show
+from cnnbook import show
 from cnnbook.analysis import complexity
 from cnnbook.models import vgg_blocks
-
-torch.manual_seed(0)
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # ## One block
@@ -48,7 +43,7 @@ print(runinfo.describe(seed=0))
 # the installed package, so it cannot differ from what runs):
 
 # %%
-print(inspect.getsource(vgg_blocks.vgg_block))
+show.source(vgg_blocks.vgg_block)
 
 # %% [markdown]
 # A $3 \times 3$ convolution with padding 1 and stride 1 keeps the size: with
@@ -88,10 +83,10 @@ print(net.features)
 
 # %%
 x = torch.zeros(1, 1, 224, 224)
-rows = [("input", tuple(x.shape), "")]
+rows = [("input", tuple(x.shape), x[0].numel())]
 for i, blk in enumerate(net.features, start=1):
     x = blk(x)
-    rows.append((f"block {i}", tuple(x.shape), f"{x[0].numel():,}"))
+    rows.append((f"block {i}", tuple(x.shape), x[0].numel()))
 display(show.table(rows, ["stage", "output shape", "values per image"]))
 flat = x.flatten(1)
 print("after flatten:", tuple(flat.shape))
@@ -103,25 +98,25 @@ assert x.shape == (1, 512, 7, 7) and flat.shape[1] == 25088
 # The convolutions do most of the computing, but the fully connected head holds
 # most of the parameters: the first linear layer alone maps 25,088 inputs to
 # 4,096 outputs. torchinfo counts both for every layer (multiply-accumulates,
-# "Mult-Adds", for one image):
+# "Mult-Adds", for one image); `show.summary` lays its count out as a table, one
+# row per block with the block's totals, then the layers of the head:
 
 # %%
-stats = complexity.summarize(net, (1, 1, 224, 224), depth=2)
-print(stats)
+show.summary(net, (1, 1, 224, 224), depth=2, caption="VGG-11, one 1x224x224 image")
 
 # %%
-conv_params = sum(p.numel() for p in net.features.parameters())
-head_params = sum(p.numel() for p in net.classifier.parameters())
+conv_params = complexity.count_params(net.features)
+head_params = complexity.count_params(net.classifier)
 total = complexity.count_params(net)
-display(
-    show.table(
-        [
-            ("convolutional blocks", conv_params, f"{conv_params / total:.1%}"),
-            ("fully connected head", head_params, f"{head_params / total:.1%}"),
-            ("total", total, "100%"),
-        ],
-        ["part", "parameters", "share"],
-    )
+rows = [
+    ("convolutional blocks", conv_params, conv_params / total),
+    ("fully connected head", head_params, head_params / total),
+]
+show.table(
+    rows,
+    ["part", "parameters", "share"],
+    formats={"share": ".1%"},
+    footer=("total", total, 1),
 )
 
 # %% [markdown]
@@ -138,16 +133,18 @@ quarter = vgg_blocks.scale_arch(conv_arch, 4)
 small = vgg_blocks.VGGBlocks(quarter, in_channels=1, num_classes=10, image_size=224)
 full_macs = complexity.count_macs(net, (1, 1, 224, 224))
 small_macs = complexity.count_macs(small, (1, 1, 224, 224))
-display(
-    show.table(
-        [
-            ("VGG-11", str(conv_arch), complexity.count_params(net), full_macs),
-            ("VGG-11, 1/4 width", str(quarter), complexity.count_params(small), small_macs),
-        ],
-        ["model", "conv_arch", "parameters", "MACs per image"],
-    )
+rows = [
+    (name, ", ".join(str(c) for _, c in arch), complexity.count_params(m), macs)
+    for name, arch, m, macs in [
+        ("VGG-11", conv_arch, net, full_macs),
+        ("VGG-11, 1/4 width", quarter, small, small_macs),
+    ]
+]
+headers = ["model", "channels per block", "parameters", "MACs per image"]
+display(show.table(rows, headers))
+print(
+    f"a quarter of the width: {full_macs / small_macs:.1f}x fewer multiply-accumulates"
 )
-print(f"the quarter-width model needs {full_macs / small_macs:.1f}x fewer multiply-accumulates")
 
 # %% [markdown]
 # ## Training a small VGG on the CPU
@@ -172,8 +169,8 @@ engine.seed_everything(SEED)
 mini = models.create("vgg_mini", num_classes=len(bundle.classes))
 print(mini.features)
 print(
-    f"{complexity.count_params(mini):,} parameters; training on {len(bundle.train):,} images, "
-    f"validating on {len(bundle.val):,}"
+    f"{complexity.count_params(mini):,} parameters; training on "
+    f"{len(bundle.train):,} images, validating on {len(bundle.val):,}"
 )
 
 # %%
@@ -190,21 +187,20 @@ history = engine.fit(
 )
 
 # %%
-fig = plots.plot_history(history)
-fig.suptitle("vgg_mini on the MNIST subset")
+plots.plot_history(history, title=f"vgg_mini on the MNIST subset, seed {SEED}")
 plt.show()
-plt_rows = [
-    (
-        r["epoch"],
-        round(r["train_loss"], 3),
-        f"{r['train_acc']:.1%}",
-        f"{r['val_acc']:.1%}",
-        round(r["images_per_s"]),
-    )
-    for r in history.epochs
-]
-display(show.table(plt_rows, ["epoch", "train loss", "train acc", "val acc", "images/s"]))
-print(runinfo.describe(seed=SEED))
+keys = ["epoch", "train_loss", "train_acc", "val_acc", "images_per_s"]
+show.table(
+    [[r[k] for k in keys] for r in history.epochs],
+    ["epoch", "train loss", "train acc", "val acc", "images/s"],
+    f"vgg_mini, seed {SEED}; images/s on the CPU that built this page",
+    formats={
+        "train loss": ".3f",
+        "train acc": ".1%",
+        "val acc": ".1%",
+        "images/s": ",.0f",
+    },
+)
 
 # %% [markdown]
 # The numbers above were measured on the machine that built this page, so they
@@ -218,16 +214,18 @@ print(runinfo.describe(seed=SEED))
 # %% [markdown]
 # ## References
 #
-# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image Recognition](https://arxiv.org/abs/1409.1556)
-# * [Zhang, Lipton, Li & Smola, Dive into Deep Learning: Networks Using Blocks (VGG)](https://d2l.ai/chapter_convolutional-modern/vgg.html)
+# * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale
+#   Image Recognition](https://arxiv.org/abs/1409.1556)
+# * [Zhang, Lipton, Li & Smola, Dive into Deep Learning: Networks Using Blocks
+#   (VGG)](https://d2l.ai/chapter_convolutional-modern/vgg.html)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]
 # ## Exercises
 
 # %% [markdown]
-# **Exercise 1.** The block-level shape trace of VGG-11 has five rows, yet the network is
-# called VGG-11. Where did the other layers go? Count the modules of the trunk
+# **Exercise 1.** The block-level shape trace of VGG-11 has five rows, yet the network
+# is called VGG-11. Where did the other layers go? Count the modules of the trunk
 # and the layers that have weights (d2l's first exercise).
 
 # %%
@@ -236,16 +234,16 @@ from cnnbook.exercises import vgg_arch as ex
 display(show.solution(ex.vgg11_layer_count_text()))
 
 # %% [markdown]
-# **Exercise 2.** For VGG-11 on one-channel $224 \times 224$ images and 10 classes, how do the
-# parameters and the multiply-accumulates (MACs) split between the convolutions
+# **Exercise 2.** For VGG-11 on one-channel $224 \times 224$ images and 10 classes, how
+# do the parameters and the multiply-accumulates (MACs) split between the convolutions
 # and the fully connected layers?
 
 # %%
 display(show.solution(ex.vgg11_split_text()))
 
 # %% [markdown]
-# **Exercise 3.** d2l suggests training on $96 \times 96$ instead of $224 \times 224$ images.
-# What happens to the first fully connected layer and to the parameter count?
+# **Exercise 3.** d2l suggests training on $96 \times 96$ instead of $224 \times 224$
+# images. What happens to the first fully connected layer and to the parameter count?
 
 # %%
 display(show.solution(ex.head_at_96_text()))
