@@ -27,4 +27,6 @@ packages = [
     "numpy",
     "matplotlib",
 ]
-display(show.table([(name, metadata.version(name)) for name in packages], ["package", "version"]))
+show.table(
+    [(name, metadata.version(name)) for name in packages], ["package", "version"]
+)
