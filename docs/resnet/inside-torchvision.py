@@ -28,24 +28,24 @@ display(
 )
 
 # %%
-import inspect
 from pathlib import Path
 
 import torch
 import torchvision
 from IPython.display import display
 
-from cnnbook import runinfo, show, tvsource
+from cnnbook import show, tvsource
 from cnnbook.analysis.torchvision_facts import meta_model, meta_shapes, shape_text
 from cnnbook.analysis.torchvision_facts import resnet as facts
 from cnnbook.analysis.torchvision_facts import weights as weight_facts
 from cnnbook.exercises import resnet_torchvision as ex
 
 print(f"torchvision {torchvision.__version__} (torch {torch.__version__})")
-print(runinfo.describe(seed=0))
 drifts = tvsource.check_drift(tvsource.page_entries("resnet"))
 if drifts:
-    display(show.note("\n".join(d.message for d in drifts), "warning", "Source has changed"))
+    display(
+        show.note("\n".join(d.message for d in drifts), "warning", "Source has changed")
+    )
 else:
     print(tvsource.summary("resnet"))
 
@@ -121,7 +121,9 @@ display(
 torch.manual_seed(0)
 r50 = torchvision.models.resnet50().eval()  # built once, reused below
 r50_twin = meta_model(torchvision.models.resnet50)
-shapes = meta_shapes(r50_twin, facts.STAGE_NODES + facts.first_block_nodes("layer2"), 224)
+shapes = meta_shapes(
+    r50_twin, facts.STAGE_NODES + facts.first_block_nodes("layer2"), 224
+)
 display(
     show.table(
         facts.strides_in_first_block(r50, shapes, "layer2"),
@@ -129,7 +131,6 @@ display(
         "ResNet-50, layer2.0",
     )
 )
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # Why move it? A $1 \times 1$ convolution with stride 2 reads only one input
@@ -141,12 +142,15 @@ print(runinfo.describe(seed=0))
 
 # %%
 torch.manual_seed(0)
-v15_block = facts.strided_bottleneck(256, 128)  # V1.5; facts.to_v1 moves its stride to conv1
+v15_block = facts.strided_bottleneck(
+    256, 128
+)  # V1.5; facts.to_v1 moves its stride to conv1
 reach = facts.reach_v15_vs_v1(v15_block, (1, 256, 16, 16))
 display(
     show.table(
-        [(label, f"{share:.0%}") for label, share in reach.items()],
+        list(reach.items()),
         ["block", "input positions that reach the output"],
+        formats=[None, ".0%"],
     )
 )
 
@@ -162,33 +166,25 @@ display(
 
 # %%
 savings = facts.v1_savings(r50, shapes)
-display(
-    show.table(
-        [
-            (
-                s.block,
-                shape_text(s.input_shape),
-                s.macs_v15,
-                s.macs_v1,
-                f"{s.macs_v15 / s.macs_v1 - 1:+.1%}",
-            )
-            for s in savings
-        ],
-        ["block", "input", "MACs V1.5", "MACs V1", "V1.5 vs V1"],
+rows = [
+    (
+        s.block,
+        shape_text(s.input_shape),
+        s.macs_v15,
+        s.macs_v1,
+        s.macs_v15 / s.macs_v1 - 1,
     )
-)
+    for s in savings
+]
+headers = ["block", "input", "MACs V1.5", "MACs V1", "V1.5 vs V1"]
+display(show.table(rows, headers, formats={"V1.5 vs V1": "+.1%"}))
 gmacs_v15, gmacs_v1 = facts.resnet50_gmacs(savings)
-display(
-    show.table(
-        [
-            ("V1.5, stride on the 3x3 (torchvision's _ops)", f"{gmacs_v15:.3f}"),
-            ("V1, stride on the 1x1 (paper): _ops minus the savings", f"{gmacs_v1:.3f}"),
-        ],
-        ["ResNet-50, 224x224", "GMACs"],
-    )
-)
+rows = [
+    ("V1.5, stride on the 3x3 (torchvision's _ops)", gmacs_v15),
+    ("V1, stride on the 1x1 (paper): _ops minus the savings", gmacs_v1),
+]
+display(show.table(rows, ["ResNet-50, 224x224", "GMACs"], formats=[None, ".3f"]))
 print(f"V1.5 costs {gmacs_v15 / gmacs_v1 - 1:.1%} more multiply-adds than V1.")
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # The parameters are the same in both placements; only where the 3x3 runs
@@ -220,7 +216,13 @@ tvsource.show("torchvision.models.resnet.ResNet._forward_impl")
 # %%
 torch.manual_seed(0)
 r18 = torchvision.models.resnet18().eval()
-headers = ["stage", "blocks", "stride of first block", "output channels", "first block's shortcut"]
+headers = [
+    "stage",
+    "blocks",
+    "stride of first block",
+    "output channels",
+    "first block's shortcut",
+]
 for label, model in (("ResNet-18", r18), ("ResNet-50", r50)):
     display(show.table(facts.stages(model), headers, label))
 
@@ -234,7 +236,10 @@ for label, model in (("ResNet-18", r18), ("ResNet-50", r50)):
 
 # %%
 names = ["conv1", "layer1.0.conv1", "layer3.0.conv2", "layer4.2.conv3"]
-rows = [(name, f"{rule:.5f}", f"{std:.5f}") for name, rule, std in facts.conv_init(r50, names)]
+rows = [
+    (name, f"{rule:.5f}", f"{std:.5f}")
+    for name, rule, std in facts.conv_init(r50, names)
+]
 display(show.table(rows, ["conv", "sqrt(2 / fan_out)", "measured std"]))
 init = facts.norm_and_fc_init(r50)
 print(
@@ -246,7 +251,6 @@ print(
     f"{init['fc_max_bias']:.5f}, PyTorch's default bound 1/sqrt({init['fc_in']}) "
     f"= {init['bound']:.5f}"
 )
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # ### `zero_init_residual`
@@ -276,7 +280,6 @@ display(
         "ResNet-18 at initialisation",
     )
 )
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # With zero init, every block that keeps its shape passes its input through
@@ -336,13 +339,22 @@ display(
 # from a `meta`-device ResNet-50 for three settings:
 
 # %%
-runs = facts.dilation_runs([[False, False, False], [False, False, True], [False, True, True]])
+runs = facts.dilation_runs(
+    [[False, False, False], [False, False, True], [False, True, True]]
+)
 rows = [
-    (str(r.flags), *(shape_text(r.shapes[s]) for s in facts.STAGES), str(r.layer4_dilations))
+    (
+        str(r.flags),
+        *(shape_text(r.shapes[s]) for s in facts.STAGES),
+        str(r.layer4_dilations),
+    )
     for r in runs
 ]
 display(
-    show.table(rows, ["flags", "layer1", "layer2", "layer3", "layer4", "layer4 conv2 dilations"])
+    show.table(
+        rows,
+        ["flags", "layer1", "layer2", "layer3", "layer4", "layer4 conv2 dilations"],
+    )
 )
 print("parameters in the three settings:", [r.params for r in runs])
 print(
@@ -351,7 +363,6 @@ print(
     "times the area of the plain network",
 )
 print("resnet18 with dilation: NotImplementedError:", facts.basicblock_dilation_error())
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # Dilation adds no parameters, but every convolution of a dilated stage runs
@@ -372,7 +383,8 @@ tvsource.show("torchvision.models.resnet.ResNet50_Weights")
 
 # %%
 rows = [
-    (name, a1, a2, f"{a2 - a1:+.3f}", *rest) for name, a1, a2, *rest in weight_facts.v1_v2_table()
+    (name, a1, a2, f"{a2 - a1:+.3f}", *rest)
+    for name, a1, a2, *rest in weight_facts.v1_v2_table()
 ]
 display(
     show.table(
@@ -424,11 +436,15 @@ stand_in = r18.state_dict()  # random weights, standing in for the real file
 cached = weight_facts.load_from_cache(stand_in)
 print("hub directory with TORCH_HOME=<tmp>:", cached["hub_dir"])
 print("saved", cached["target"], f"({cached['mib']:.1f} MiB)")
-print("resnet18(weights=IMAGENET1K_V1) loaded the local file:", cached["weights_loaded"])
+print(
+    "resnet18(weights=IMAGENET1K_V1) loaded the local file:", cached["weights_loaded"]
+)
 print("resnet18(pretrained=True) loaded the same file:", cached["pretrained_loaded"])
 for warning in cached["warnings"]:
     print(f"  {warning}")
-print("torch.load(..., weights_only=True) + load_state_dict:", cached["load_state_dict"])
+print(
+    "torch.load(..., weights_only=True) + load_state_dict:", cached["load_state_dict"]
+)
 
 # %% [markdown]
 # ## Why `weights_only=True`
@@ -444,8 +460,10 @@ print("torch.load(..., weights_only=True) + load_state_dict:", cached["load_stat
 
 
 # %%
-print(inspect.getsource(weight_facts.Payload))
-demo = weight_facts.unpickling_demo()  # saves a weight and a Payload(), loads it both ways
+display(show.source(weight_facts.Payload))
+demo = (
+    weight_facts.unpickling_demo()
+)  # saves a weight and a Payload(), loads it both ways
 print("torch.load(weights_only=False) printed:", demo["unsafe_printed"])
 print("torch.load(weights_only=True) refused:", demo["safe_refused"])
 print("weights_only defaults:", weight_facts.weights_only_defaults())
@@ -466,7 +484,6 @@ print("weights_only defaults:", weight_facts.weights_only_defaults())
 # %%
 rows = [(node, shape_text(shapes[node])) for node in facts.STAGE_NODES]
 display(show.table(rows, ["node", "output"], "ResNet-50, 224x224 input"))
-print(runinfo.describe(seed=0))
 
 # %% [markdown]
 # The old `pretrained=True` API and the weights enums are compared on
@@ -480,7 +497,8 @@ print(runinfo.describe(seed=0))
 #   implements (with the stride moved, V1.5).
 # * [Goyal et al. (2017), Accurate, Large Minibatch SGD: Training ImageNet in 1
 #   Hour](https://arxiv.org/abs/1706.02677): `zero_init_residual`.
-# * [torchvision's `resnet.py`](https://github.com/pytorch/vision/blob/main/torchvision/models/resnet.py)
+# * [torchvision's
+#   `resnet.py`](https://github.com/pytorch/vision/blob/main/torchvision/models/resnet.py)
 # * [Bibliography](../reference/bibliography.md)
 
 # %% [markdown]
