@@ -74,3 +74,12 @@ def test_saved_files_are_transparent_pngs(tmp_path):
     plots.plot_history(HISTORY, tmp_path / "curves.png")
     image = Image.open(tmp_path / "curves.png")
     assert image.mode == "RGBA" and image.getpixel((2, 2))[3] == 0
+
+
+def test_jupyter_reads_the_figures_as_drawn_for_a_light_page():
+    from matplotlib_inline.backend_inline import _fetch_figure_metadata
+
+    fig = plots.plot_history(HISTORY)
+    fig.canvas.draw()
+    # "dark" would make JupyterLab paint a near-black slab behind the figure.
+    assert _fetch_figure_metadata(fig) == {"needs_background": "light"}
