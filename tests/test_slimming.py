@@ -175,16 +175,21 @@ def test_latency_is_read_from_medians_and_says_when_the_head_dominates():
     assert summary["full", 1]["head_share"] == pytest.approx(0.6)
     assert summary["full", 16]["ms_per_image"] == pytest.approx(1000 / 16)
     at_one, at_many = reading.read_latency(_latency(rows))
-    assert "(60%): it dominates" in at_one and "400 MB" in at_one
-    assert "batch 16" in at_many and "falls to 10%" in at_many
+    assert "(60.0%): it dominates" in at_one and "400 MB" in at_one
+    assert "batch 16" in at_many and "falls to 10.0%" in at_many
     rows[0] = _timing("full", 1, [0.1] * 3, [0.02] * 3)
-    assert "(20%): it does not dominate" in reading.read_latency(_latency(rows))[0]
+    assert "(20.0%): it does not dominate" in reading.read_latency(_latency(rows))[0]
 
 
 def _accuracy_result(errors: dict[str, list[float]]) -> dict:
     setup = {"base_width": 1 / 8, "variants": [["gap", 1.0], ["slim", 1.0], ["full", 1.0]]}
     rows = [
-        {"model": f"{head} head, 1/8 width", "seed": seed, "final_val_error": e}
+        {
+            "model": f"{head} head, 1/8 width",
+            "seed": seed,
+            "final_val_error": e,
+            "final_train_error": e / 2,
+        }
         for head, values in errors.items()
         for seed, e in reversed(list(enumerate(values)))  # stored out of seed order
     ]
@@ -199,6 +204,7 @@ def test_accuracy_is_compared_with_the_full_head_seed_by_seed():
     assert gap["seeds"] == [0, 1, 2] and gap["model"] == "gap head, 1/8 width"
     assert gap["mean"] == pytest.approx(0.5 / 3) and gap["min"] == 0.1 and gap["max"] == 0.3
     assert gap["minus_full"] == pytest.approx(-0.1 / 3)
+    assert gap["train_mean"] == pytest.approx(0.25 / 3)
     assert gap["as_good"] == 2  # seeds 0 and 2 are below the full head, seed 1 above
     assert slim["as_good"] == 0 and full["as_good"] == 3
     gap_text, slim_text = reading.read_accuracy(result)
@@ -211,9 +217,12 @@ def test_accuracy_is_compared_with_the_full_head_seed_by_seed():
 
 def test_a_task_every_run_solves_is_read_as_one_that_cannot_separate_the_heads():
     result = _accuracy_result({"gap": [0.0] * 3, "slim": [0.0] * 3, "full": [0.0] * 3})
-    first, gap_text, slim_text = reading.read_accuracy(result)
-    assert first.startswith("Every variant classified every validation patch correctly")
-    assert "(+0.0 points, within the seed-to-seed spread)" in gap_text
+    (only,) = reading.read_accuracy(result)
+    assert only.startswith("Every variant classified every validation patch correctly")
+    result["rows"][0]["final_val_error"] = 0.01  # one patch wrong: a comparison again
+    gap_text, slim_text = reading.read_accuracy(result)
+    assert "(+0.3 points, within the seed-to-seed spread)" in gap_text
+    assert "(+0.0 points, within the seed-to-seed spread)" in slim_text  # no spread, no gap
     assert "3 of 3 seeds" in slim_text
 
 

@@ -53,13 +53,13 @@ def read_latency(result: dict) -> list[str]:
     dominates = "dominates" if full["head_share"] >= 0.5 else "does not dominate"
     return [
         f"At batch {one} VGG-16's 4096-4096 head takes {full['head_ms']:.1f} ms of the "
-        f"network's {full['network_ms']:.0f} ms ({full['head_share']:.0%}): it {dominates} the "
+        f"network's {full['network_ms']:.0f} ms ({full['head_share']:.1%}): it {dominates} the "
         f"latency. It reads its {full['head_params'] / 1e6:.0f}M weights ({megabytes:.0f} MB) "
         f"for a single image, {megabytes / full['head_ms']:.1f} GB/s, which is memory "
         f"traffic, not arithmetic; the slim head takes {slim['head_ms']:.1f} ms "
-        f"({slim['head_share']:.0%}).",
+        f"({slim['head_share']:.1%}).",
         f"At batch {many} the same weights serve {many} images: the head's share falls to "
-        f"{full_many['head_share']:.0%} ({full_many['head_ms'] / many:.2f} ms per image, "
+        f"{full_many['head_share']:.1%} ({full_many['head_ms'] / many:.2f} ms per image, "
         f"against {full_many['ms_per_image']:.0f} ms per image for the whole network).",
     ]
 
@@ -67,9 +67,10 @@ def read_latency(result: dict) -> list[str]:
 def accuracy_summary(result: dict) -> list[dict]:
     """Per variant of a recorded run (in the setup's order): final validation error over seeds.
 
-    ``mean``, ``sd``, ``min`` and ``max`` over the seeds, and, against the
-    full head of the same width, the mean of the per-seed differences and
-    ``as_good``: for how many seeds the variant ended at or below it.
+    ``mean``, ``sd``, ``min`` and ``max`` over the seeds, the mean final
+    training error ``train_mean``, and, against the full head of the same
+    width, the mean of the per-seed differences and ``as_good``: for how
+    many seeds the variant ended at or below it.
     """
     groups: dict[str, list[dict]] = {}
     for row in sorted(result["rows"], key=lambda r: r["seed"]):
@@ -88,6 +89,7 @@ def accuracy_summary(result: dict) -> list[dict]:
                 "sd": statistics.stdev(errors) if len(errors) > 1 else 0.0,
                 "min": min(errors),
                 "max": max(errors),
+                "train_mean": statistics.fmean(r["final_train_error"] for r in groups[name]),
                 "minus_full": statistics.fmean(e - f for e, f in zip(errors, full, strict=True)),
                 "as_good": sum(e <= f for e, f in zip(errors, full, strict=True)),
             }
@@ -101,17 +103,17 @@ def read_accuracy(result: dict) -> list[str]:
     A difference of means no larger than the larger of the two seed-to-seed
     spreads is reported as no difference this run can see. When every run
     ended without a single validation error, the task is too easy at this
-    scale to tell the heads apart, and the first sentence says so.
+    scale to tell the heads apart, and one sentence says so.
     """
     rows = accuracy_summary(result)
     full = next(r for r in rows if r["model"].startswith("full head"))
-    out = []
     if all(r["max"] == 0 for r in rows):
-        out.append(
+        return [
             "Every variant classified every validation patch correctly with every seed: "
             "at this scale the task does not separate the heads, so the run shows no loss "
             "of accuracy but could not show a small one."
-        )
+        ]
+    out = []
     for r in rows:
         if r is full:
             continue
