@@ -9,9 +9,12 @@ deterministic, how to replay its first steps.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cnnbook.results import ROOT
 from cnnbook.results.fingerprint import fingerprint
@@ -44,23 +47,21 @@ class Kind:
         return fingerprint(self.code, root)
 
 
-def _degradation_setup() -> dict:
-    from dataclasses import asdict
+def _later(module: str, attr: str) -> Callable[..., Any]:
+    """``module.attr(...)``, imported on the first call (the check imports no experiment it skips)."""
 
-    from cnnbook.experiments import degradation
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), attr)(*args)
 
-    return asdict(degradation.RECORDED)
+    return call
 
 
-def _degradation_replay(result: dict) -> dict:
-    from cnnbook.experiments import degradation
-
-    return degradation.replay(result)
+def _recorded_setup(module: str) -> Callable[[], dict]:
+    """The current ``RECORDED`` setup of an experiment module, as a dict."""
+    return lambda: dataclasses.asdict(importlib.import_module(module).RECORDED)
 
 
 def _degradation_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool) -> dict:
-    import dataclasses
-
     from cnnbook.experiments import degradation
 
     setup = degradation.RECORDED
@@ -69,23 +70,7 @@ def _degradation_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: b
     return degradation.record(seeds=seeds, device=device, jobs=jobs, setup=setup)
 
 
-def _slimming_setup() -> dict:
-    from dataclasses import asdict
-
-    from cnnbook.experiments import slimming
-
-    return asdict(slimming.RECORDED)
-
-
-def _slimming_replay(result: dict) -> dict:
-    from cnnbook.experiments import slimming
-
-    return slimming.replay(result)
-
-
 def _slimming_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool) -> dict:
-    import dataclasses
-
     from cnnbook.experiments import slimming
 
     setup = slimming.RECORDED
@@ -95,24 +80,6 @@ def _slimming_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool
             latency_image_size=32, latency_batches=(1, 2), latency_rounds=1,
         )  # fmt: skip
     return slimming.record(seeds=seeds, device=device, jobs=jobs, setup=setup)
-
-
-def _kernel_size_setup() -> dict:
-    from cnnbook.experiments import kernel_size
-
-    return kernel_size.recorded_setup()
-
-
-def _kernel_size_replay(result: dict) -> dict:
-    from cnnbook.experiments import kernel_size
-
-    return kernel_size.replay(result)
-
-
-def _kernel_size_make(seeds: tuple[int, ...], device: str, jobs: int, dry_run: bool) -> dict:
-    from cnnbook.experiments import kernel_size
-
-    return kernel_size.make(seeds, device, jobs, dry_run)
 
 
 KINDS: dict[str, Kind] = {
@@ -137,8 +104,8 @@ KINDS: dict[str, Kind] = {
                 "val_error",
                 "threads",
             ),
-            setup=_degradation_setup,
-            replay=_degradation_replay,
+            setup=_recorded_setup("cnnbook.experiments.degradation"),
+            replay=_later("cnnbook.experiments.degradation", "replay"),
             make=_degradation_make,
         ),
         Kind(
@@ -163,8 +130,8 @@ KINDS: dict[str, Kind] = {
                 "val_error",
                 "threads",
             ),
-            setup=_slimming_setup,
-            replay=_slimming_replay,
+            setup=_recorded_setup("cnnbook.experiments.slimming"),
+            replay=_later("cnnbook.experiments.slimming", "replay"),
             make=_slimming_make,
         ),
         Kind(
@@ -187,9 +154,9 @@ KINDS: dict[str, Kind] = {
                 "val_error",
                 "threads",
             ),
-            setup=_kernel_size_setup,
-            replay=_kernel_size_replay,
-            make=_kernel_size_make,
+            setup=_later("cnnbook.experiments.kernel_size", "recorded_setup"),
+            replay=_later("cnnbook.experiments.kernel_size", "replay"),
+            make=_later("cnnbook.experiments.kernel_size", "make"),
         ),
         Kind(
             "scaling",
