@@ -1,13 +1,18 @@
-"""The MkDocs hooks: a notebook page's .ipynb download, made at build from its jupytext source."""
+"""The MkDocs hooks: a notebook page's .ipynb download, its shared stylesheet, its
+figures as files, its table of contents, and the provenance line of every page."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import struct
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from mkdocs.structure.toc import get_toc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +102,129 @@ def test_template_links_the_ipynb_by_the_stem_the_hook_writes():
     template = (ROOT / "tools/overrides/main.html").read_text(encoding="utf-8")
     assert '{% set ipynb_name = nb_name.rsplit(".", 1)[0] ~ ".ipynb" %}' in template
     assert '<a href="{{ ipynb_name }}" download' in template
+
+
+def _png(width: int, height: int, alpha: int | None = None) -> bytes:
+    """A valid grey PNG of the given size; with ``alpha``, grey and alpha (all pixels)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    pixel, colour_type = (b"\x80", 0) if alpha is None else (bytes([0x80, alpha]), 4)
+    rows = b"".join(b"\x00" + pixel * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _toc(*entries: tuple[int, str]):
+    """A table of contents as mkdocs-jupyter makes it: Markdown ids and titles."""
+    return get_toc(
+        [
+            {"level": level, "id": f"md-{n}", "name": name, "children": []}
+            for n, (level, name) in enumerate(entries)
+        ]
+    )
+
+
+def _notebook_html(png: bytes) -> str:
+    image = base64.b64encode(png).decode()
+    return (
+        '<style type="text/css">.jp-Cell { color: red; }</style>\n'
+        '<style type="text/css">.highlight-ipynb .k { color: green; }</style>\n'
+        '<div class="jupyter-wrapper">'
+        '<h2 id="The-VGG-class">The <code>VGG</code> class'
+        '<a class="anchor-link" href="#The-VGG-class">¶</a></h2>'
+        '<h2 id="VGG-at-32">VGG at $32 \\times 32$ when <code>a &lt; b</code></h2>'
+        '<div class="jp-RenderedHTMLCommon"><style scoped>.dataframe td { x: 1 }</style></div>'
+        f'<div class="jp-RenderedImage"><img alt="a figure" src="data:image/png;base64,{image}"/>'
+        "</div></div>"
+    )
+
+
+@pytest.fixture
+def built(hooks, source, tmp_path):
+    """One notebook page through the content hook, as a build does it."""
+    hooks.on_pre_build({})
+    site = tmp_path / "site"
+    page = _page("tiny-page.py", source, site / "tiny-page" / "index.html")
+    page.toc = _toc((2, "The class"), (2, "VGG at 32 times 32 when"))
+    png = _png(3, 2)
+    html = hooks.on_page_content(_notebook_html(png), page, config={}, files=None)
+    return SimpleNamespace(html=html, page=page, site=site, png=png)
+
+
+def test_notebook_css_leaves_the_page_for_one_shared_file(hooks, built):
+    assert "<style type" not in built.html
+    # A cell output's own style stays with the output.
+    assert "<style scoped>.dataframe td { x: 1 }</style>" in built.html
+    hooks.on_post_build({"site_dir": str(built.site)})
+    css = (built.site / hooks.NOTEBOOK_CSS).read_text(encoding="utf-8")
+    assert css == ".jp-Cell { color: red; }\n.highlight-ipynb .k { color: green; }"
+
+
+def test_the_same_css_from_many_pages_is_written_once(hooks, built, source):
+    second = _page("other.py", source, built.site / "other" / "index.html")
+    second.toc = _toc((2, "x"), (2, "y"))
+    hooks.on_page_content(_notebook_html(_png(1, 1)), second, config={}, files=None)
+    hooks.on_post_build({"site_dir": str(built.site)})
+    css = (built.site / hooks.NOTEBOOK_CSS).read_text(encoding="utf-8")
+    assert css.count(".jp-Cell") == 1
+
+
+def test_figures_become_lazy_files_beside_the_page(built):
+    files = list((built.site / "tiny-page").glob("figure-*.png"))
+    assert len(files) == 1 and files[0].read_bytes() == built.png
+    assert "data:image" not in built.html
+    assert (
+        f'<img alt="a figure" src="{files[0].name}" loading="lazy" decoding="async" '
+        'width="3" height="2"/>'
+    ) in built.html
+
+
+@pytest.mark.parametrize(("alpha", "marked"), [(None, False), (255, False), (0, True)])
+def test_figures_with_a_transparent_background_are_marked(hooks, tmp_path, alpha, marked):
+    html = f'<img src="data:image/png;base64,{base64.b64encode(_png(4, 4, alpha)).decode()}">'
+    out = hooks.move_images(html, tmp_path)
+    assert ('data-background="transparent"' in out) is marked, out
+
+
+def test_figure_names_follow_their_content(hooks, tmp_path):
+    def name(png: bytes, folder: str) -> str:
+        html = f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        out = hooks.move_images(html, tmp_path / folder)
+        return out.split('src="')[1].split('"')[0]
+
+    assert name(_png(4, 4), "a") == name(_png(4, 4), "b") != name(_png(4, 5), "c")
+
+
+def test_toc_takes_ids_and_text_from_the_rendered_headings(built):
+    entries = list(built.page.toc)
+    assert [e.id for e in entries] == ["The-VGG-class", "VGG-at-32"]
+    # Inline code kept, permalink dropped, formula as plain text, escaped for the theme.
+    assert [e.title for e in entries] == ["The VGG class", "VGG at 32 × 32 when a &lt; b"]
+
+
+def test_toc_is_left_alone_when_headings_and_entries_disagree(hooks, source, tmp_path):
+    page = _page("tiny-page.py", source, tmp_path / "site" / "tiny-page" / "index.html")
+    page.toc = _toc((2, "Only one"))
+    hooks.on_page_content(
+        '<div class="jupyter-wrapper"><h2 id="a">A</h2><h2 id="b">B</h2></div>', page, {}, None
+    )
+    assert [(e.id, e.title) for e in page.toc] == [("md-0", "Only one")]
+
+
+def test_every_page_gets_one_provenance_line_from_the_build(hooks):
+    env = SimpleNamespace(globals={})
+    hooks.on_env(env, config={}, files=None)
+    line = env.globals["provenance"]
+    assert line.startswith("This page was built with cnnbook ") and "; torch " in line
+    assert "GPU: " in line and line.endswith(" UTC.")
+    template = (ROOT / "tools/overrides/main.html").read_text(encoding="utf-8")
+    assert template.count("{{ provenance }}") == 1
+    assert '<link rel="stylesheet" href="{{ notebook_css | url }}">' in template

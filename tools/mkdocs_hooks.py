@@ -14,13 +14,24 @@
 * Notebook pages download as a Jupyter notebook as well as the jupytext
   ``.py`` that mkdocs-jupyter copies: the ``.ipynb`` is made from the same
   source at build, without outputs, so that the reader's run makes them.
+* Notebook pages stay light: nbconvert inlines about 590 kB of JupyterLab
+  and Pygments CSS into every page and every figure as base64; the CSS is
+  served once as a shared stylesheet (linked by ``overrides/main.html``)
+  and each figure becomes a file beside its page, loaded lazily.
+* Every page ends with one provenance line (versions, hardware, date),
+  computed once per build and placed by ``overrides/main.html``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as htmllib
+import io
 import logging
 import posixpath
 import re
+import struct
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -69,6 +80,33 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+# Where the notebook pages' shared stylesheet is written, relative to the site.
+NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
+# The CSS blocks taken out of notebook pages in this build, in first-seen order
+# (every page carries the same ones; a dict keeps the order and drops repeats).
+_notebook_css: dict[str, None] = {}
+
+
+def on_pre_build(config) -> None:
+    _notebook_css.clear()
+
+
+def on_env(env, config, files):
+    from cnnbook import runinfo
+
+    # Computed once per build: every page shows the same line.
+    env.globals["provenance"] = runinfo.footer()
+    env.globals["notebook_css"] = NOTEBOOK_CSS
+    return env
+
+
+def on_post_build(config) -> None:
+    if _notebook_css:
+        target = Path(config["site_dir"]) / NOTEBOOK_CSS
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(_notebook_css), encoding="utf-8")
+
+
 def on_post_page(output: str, page, config) -> str:
     if _is_notebook(page):
         write_ipynb(Path(page.file.abs_src_path), Path(page.file.abs_dest_path).parent)
@@ -103,7 +141,14 @@ def write_ipynb(source: Path, dest_dir: Path) -> Path:
 
 
 _HREF = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#?]+\.(?:py|md))(#[^"]*)?"')
-_HEADING_ID = re.compile(r"<h[1-6][^>]*\sid=\"([^\"]+)\"")
+_HEADING = re.compile(r'<h([1-6])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+_ANCHOR_LINK = re.compile(r'<a\b[^>]*class="anchor-link"[^>]*>.*?</a>', re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>\s*", re.DOTALL)
+_NOTEBOOK_START = '<div class="jupyter-wrapper">'
+_DATA_IMAGE = re.compile(
+    r'<img\b([^>]*?)\ssrc="data:image/(png|jpeg|gif);base64,([A-Za-z0-9+/=\s]+)"([^>]*)>'
+)
 
 
 _INLINE_MATH = re.compile(r"\$([^$]+)\$")
@@ -121,6 +166,77 @@ def _plain_math(title: str) -> str:
         return re.sub(r"\\[a-zA-Z]+", "", tex).replace("{", "").replace("}", "").strip()
 
     return _INLINE_MATH.sub(plain, title)
+
+
+def heading_title(inner_html: str) -> str:
+    """A heading's inner HTML as its table-of-contents entry: the text as the
+    reader sees it (inline code kept, permalink dropped, formulas as plain
+    text), escaped for the theme, which inserts titles as HTML."""
+    text = htmllib.unescape(_TAG.sub("", _ANCHOR_LINK.sub("", inner_html)))
+    return htmllib.escape(_plain_math(" ".join(text.split())), quote=False)
+
+
+def take_styles(html: str) -> str:
+    """``html`` without the ``<style>`` blocks nbconvert puts before the notebook;
+    they join the shared notebook stylesheet. Styles inside the notebook (a
+    cell's output) stay with their output."""
+    start = html.find(_NOTEBOOK_START)
+    if start < 0:
+        return html
+
+    def take(match: re.Match) -> str:
+        _notebook_css[match.group(1).strip()] = None
+        return ""
+
+    return _STYLE.sub(take, html[:start]) + html[start:]
+
+
+def _image_size(data: bytes, kind: str) -> tuple[int, int] | None:
+    # A PNG's IHDR chunk, at a fixed offset, holds its width and height.
+    if kind == "png" and data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    return None
+
+
+def _transparent_background(data: bytes) -> bool:
+    """Whether the image's corners are see-through (a plot drawn for any theme).
+
+    The stylesheet puts opaque figures on a card in dark mode and leaves these alone.
+    """
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        if "A" not in image.getbands() and "transparency" not in image.info:
+            return False
+        rgba = image.convert("RGBA")
+        w, h = rgba.size
+        corners = [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
+        return all(rgba.getpixel(xy)[3] == 0 for xy in corners)
+
+
+def move_images(html: str, dest_dir: Path) -> str:
+    """Write each base64 image of ``html`` to ``dest_dir`` and point the page at the file.
+
+    Files are named by content, so two builds write the same names and a
+    browser may cache them. Images load lazily; width and height, where the
+    file tells them, let the page keep its layout while they arrive.
+    """
+
+    def move(match: re.Match) -> str:
+        before, kind, payload, after = match.groups()
+        data = base64.b64decode("".join(payload.split()))
+        name = f"figure-{hashlib.sha256(data).hexdigest()[:16]}.{kind}"
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        (dest_dir / name).write_bytes(data)
+        extra = ' loading="lazy" decoding="async"'
+        size = _image_size(data, kind)
+        if size and not re.search(r"\s(?:width|height)=", before + after):
+            extra += f' width="{size[0]}" height="{size[1]}"'
+        if _transparent_background(data):
+            extra += ' data-background="transparent"'
+        return f'<img{before} src="{name}"{extra}{after}>'
+
+    return _DATA_IMAGE.sub(move, html)
 
 
 def _is_notebook(page) -> bool:
@@ -143,9 +259,20 @@ def on_page_content(html: str, page, config, files: Files) -> str:
         return f'href="{dest.url_relative_to(page.file)}{anchor}"'
 
     html = _HREF.sub(relink, html)
+    html = take_styles(html)
+    html = move_images(html, Path(page.file.abs_dest_path).parent)
+    align_toc(page, html)
+    return html
 
-    # Align the table of contents with the ids in the rendered headings.
-    ids = _HEADING_ID.findall(html)
+
+def align_toc(page, html: str) -> None:
+    """Give the table of contents the ids and the text of the rendered headings.
+
+    mkdocs-jupyter builds it from a Markdown rendering of the notebook, whose
+    ids differ from the ones nbconvert writes and whose titles lose inline
+    code ("The `VGG` class" becomes "The class").
+    """
+    headings = [(m.group(2), m.group(3)) for m in _HEADING.finditer(html)]
     entries = []
 
     def walk(items):
@@ -154,15 +281,14 @@ def on_page_content(html: str, page, config, files: Files) -> str:
             walk(item.children)
 
     walk(page.toc)
-    if len(entries) == len(ids):
-        for item, heading_id in zip(entries, ids, strict=True):
-            item.id = heading_id
-            item.title = _plain_math(item.title)
-    else:
+    if len(entries) != len(headings):
         log.warning(
             "%s: %d headings in the page but %d in its table of contents",
             page.file.src_uri,
-            len(ids),
+            len(headings),
             len(entries),
         )
-    return html
+        return
+    for item, (heading_id, inner) in zip(entries, headings, strict=True):
+        item.id = heading_id
+        item.title = heading_title(inner)

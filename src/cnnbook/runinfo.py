@@ -62,10 +62,8 @@ def info(seed: int | None = None) -> dict[str, str]:
     return out
 
 
-def describe(seed: int | None = None) -> str:
-    """One line for the foot of a computed table or figure."""
-    d = info(seed)
-    parts = [
+def _versions_and_hardware(d: dict[str, str]) -> list[str]:
+    return [
         f"cnnbook {d['cnnbook']}",
         f"torch {d['torch']}",
         f"torchvision {d['torchvision']}",
@@ -73,10 +71,26 @@ def describe(seed: int | None = None) -> str:
         f"CPU: {d['cpu']}",
         f"GPU: {d['gpu']}",
     ]
+
+
+def describe(seed: int | None = None) -> str:
+    """One line for the foot of a computed table or figure."""
+    d = info(seed)
+    parts = _versions_and_hardware(d)
     if seed is not None:
         parts.append(f"seed {seed}")
     parts.append(d["date"])
     return "Computed with " + "; ".join(parts) + "."
+
+
+def footer() -> str:
+    """The provenance line at the foot of every page of the book, one per page.
+
+    The site is built in one run, so one line serves every page; a number
+    that depends on a seed names its seed where it is shown.
+    """
+    d = info()
+    return "This page was built with " + "; ".join([*_versions_and_hardware(d), d["date"]]) + "."
 
 
 if __name__ == "__main__":  # pragma: no cover
