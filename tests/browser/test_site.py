@@ -1,25 +1,23 @@
 """The built site in a real browser: it loads, it stays on its own origin,
-search works, math is typeset and the computed figures are real images."""
+search works, math is typeset, the computed figures are real images, and
+every page reads well at 1280 px and on a phone (checks in layout.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import layout
 import pytest
+from harness import page_url, site_pages
 
 pytestmark = pytest.mark.browser
 
 SITE = Path(__file__).resolve().parents[2] / "site"
-PAGES = sorted(
-    p.parent.relative_to(SITE).as_posix()
-    for p in SITE.rglob("index.html")
-    if not p.relative_to(SITE).as_posix().startswith(("vendor/", "assets/"))
-    and p.parent.name != "404"
-)
+PAGES = site_pages(SITE)
 
 
 def _open(page, site_url, path):
-    url = f"{site_url}/{path}/" if path != "." else f"{site_url}/"
+    url = page_url(site_url, path)
     response = page.goto(url, wait_until="networkidle")
     assert response is not None and response.ok, f"{url} answered {response and response.status}"
     return url
@@ -34,7 +32,8 @@ def test_site_has_the_expected_pages():
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_loads_cleanly_and_offline(page, site_url, shots_dir, path):
+def test_page_loads_cleanly_offline_and_reads_well(page, site_url, shots_dir, path):
+    # One visit per page: the checks at 390 px run after resizing the same page.
     url = _open(page, site_url, path)
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots_dir / f"{_slug(path)}.png"), full_page=False)
@@ -46,6 +45,19 @@ def test_page_loads_cleanly_and_offline(page, site_url, shots_dir, path):
     assert not [t for t in toc if "$" in t or "\\" in t], toc
     if path in NOTEBOOK_PAGES:  # checked here: a second visit per page costs seconds each
         _check_downloads(page, url, path)
+    # The one provenance line of the page is the footer the template adds.
+    footers = page.locator(".cnnbook-provenance").count()
+    problems = [f"{footers} provenance footers"] if footers != 1 else []
+    problems += [
+        *layout.page_problems(page),
+        *(f"at 1280 px: {p}" for p in layout.wide_problems(page) + layout.style_problems(page)),
+    ]
+    page.set_viewport_size(layout.NARROW)
+    page.wait_for_timeout(200)
+    problems += [
+        f"at 390 px: {p}" for p in layout.narrow_problems(page) + layout.style_problems(page)
+    ]
+    assert problems == [], f"{path}:\n" + "\n".join(problems)
 
 
 def test_math_is_typeset_on_markdown_and_notebook_pages(page, site_url):
@@ -70,12 +82,32 @@ def test_search_finds_vgg(page, site_url, shots_dir):
     page.screenshot(path=str(shots_dir / "search.png"))
 
 
-def test_notebook_figures_are_loaded_images(page, site_url):
+def test_notebook_figures_are_lazy_files_and_the_notebook_css_is_shared(page, site_url):
     _open(page, site_url, "vgg/blocks")
     images = page.locator(".jp-RenderedImage img")
     assert images.count() >= 1, "the VGG blocks page shows no computed figure"
+    srcs = images.evaluate_all("(imgs) => imgs.map((i) => i.getAttribute('src'))")
+    assert all(s.startswith("figure-") and s.endswith(".png") for s in srcs), srcs
+    assert images.evaluate_all("(imgs) => imgs.every((i) => i.loading === 'lazy')")
+    images.evaluate_all("(imgs) => imgs.forEach((i) => { i.loading = 'eager'; })")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-RenderedImage img')].every((i) => i.complete)"
+    )
     widths = images.evaluate_all("(imgs) => imgs.map((i) => i.complete ? i.naturalWidth : 0)")
     assert all(w > 0 for w in widths), widths
+    # JupyterLab's rules come from the shared stylesheet, not from the page.
+    inline = page.evaluate(
+        "[...document.querySelectorAll('article style')].map((s) => s.textContent.length)"
+    )
+    assert all(n < 10_000 for n in inline), inline
+    assert (
+        page.locator('link[rel=stylesheet][href$="assets/stylesheets/notebook.css"]').count() == 1
+    )
+    prompt = page.evaluate(
+        "getComputedStyle(document.querySelector('.jupyter-wrapper'))"
+        ".getPropertyValue('--jp-cell-prompt-width').trim()"
+    )
+    assert prompt == "64px", "the notebook stylesheet is not applied"
 
 
 def test_mermaid_diagram_renders(page, site_url):
