@@ -99,7 +99,11 @@ browser-deps: ## install Debian's chromium when no Chromium is found
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
-browser: build browser-deps ## drive chromium against the built site (offline, math, screenshots)
+# SCREENSHOTS=1 first saves every page, light and dark, at 1280 and 390 px, to
+# artifacts/screenshots/pages/ (git-ignored), for a person to look at.
+SCREENSHOTS ?=
+browser: build browser-deps ## drive chromium against the built site (offline, math, layout, screenshots)
+	$(if $(SCREENSHOTS),$(BIN)/python tests/browser/screenshots.py)
 	$(BIN)/python -m pytest -m browser tests/browser
 
 # Two jobs at a time, output grouped per target: the strict build starts first and
