@@ -34,8 +34,14 @@ def tiny_result() -> dict:
     made = degradation.record(seeds=(0,), setup=TINY, model_names=("cifar_plain20",))
     return {
         "command": record.record_command("degradation", "cpu", (0,), 1, None),
-        "runinfo": {"torch": "t", "torchvision": "v", "python": "p", "cpu": "c", "gpu": "none",
-                    "date": "d"},  # fmt: skip
+        "runinfo": {
+            "torch": "t",
+            "torchvision": "v",
+            "python": "p",
+            "cpu": "c",
+            "gpu": "none",
+            "date": "d",
+        },  # fmt: skip
         "code": KIND.fingerprint(),
         "device": "cpu",
         **made,
@@ -55,7 +61,9 @@ def test_a_number_edited_by_hand_is_caught_by_the_replay(tiny_result, tmp_path):
     edited = copy.deepcopy(tiny_result)
     edited["rows"][0]["train_loss"][0] += 0.01
     (problem,) = _problems(edited, tmp_path)
-    assert problem.startswith("degradation-cpu.json: replaying cifar_plain20 seed 0 gives train_loss")
+    assert problem.startswith(
+        "degradation-cpu.json: replaying cifar_plain20 seed 0 gives train_loss"
+    )
 
 
 def test_a_final_value_that_is_not_its_curve_is_caught(tiny_result, tmp_path):
