@@ -80,6 +80,6 @@ def test_the_reading_says_when_the_ordering_does_not_hold():
 def test_provenance_names_command_hardware_and_date():
     line = recorded.provenance(_run(PAPER))
     assert line == (
-        "Recorded with `cnnbook results record degradation --device cpu` on a CPU, torch 2, "
+        'Recorded with "cnnbook results record degradation --device cpu" on a CPU, torch 2, '
         "today; 30 minutes of wall time."
     )

@@ -129,3 +129,13 @@ def test_source_is_the_highlighted_listing_of_the_installed_package():
     assert '<span class="k">def</span>' in html_text  # highlighted, not plain text
     with pytest.raises(LookupError, match="no importable name"):
         show.source(lambda: None)
+
+
+def test_a_settings_column_keeps_ints_as_ints_and_each_float_short():
+    rows = [("data", "mnist"), ("epochs", 32), ("lr", 0.1), ("weight_decay", 1e-4)]
+    text = show.table(rows, ["setting", "value"])._repr_html_()
+    for cell in ("<td>mnist</td>", ">32<", ">0.1<", ">0.0001<"):
+        assert cell in text, cell
+    # A column of numbers only still shares one float format, ints included.
+    numbers = show.table([("a", 32), ("b", 0.5)], ["name", "x"])._repr_html_()
+    assert ">32<" in numbers and ">0.5000<" in numbers

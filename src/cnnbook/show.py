@@ -73,11 +73,17 @@ def _float_spec(values: Sequence[float]) -> str:
     return f",.{min(4, 3 - math.floor(math.log10(smallest)))}f"
 
 
+class _Auto(str):
+    """A float format the table chose itself: it leaves the column's ints as ints."""
+
+
 def _cell(value: object, spec: Format | None) -> str:
     if value is None:
         return "–"
     if callable(spec):
         return str(spec(value))
+    if isinstance(spec, _Auto) and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if spec is not None and _is_number(value):
         return format(value, spec)
     if isinstance(value, bool):
@@ -105,7 +111,12 @@ def _column_specs(
     specs = []
     for i, spec in enumerate(given):
         floats = [r[i] for r in rows if isinstance(r[i], float)]
-        specs.append(spec if spec is not None or not floats else _float_spec(floats))
+        if spec is None and floats:
+            # A column that also holds text (settings and their values) is no
+            # column of numbers to line up: each float keeps its shortest form.
+            mixed = any(isinstance(r[i], str) for r in rows)
+            spec = _Auto("g" if mixed else _float_spec(floats))
+        specs.append(spec)
     return specs
 
 

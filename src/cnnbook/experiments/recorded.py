@@ -54,7 +54,7 @@ def provenance(result: dict) -> str:
     where = info["gpu"] if result.get("device", "cpu") != "cpu" else info["cpu"]
     minutes = result.get("wall_seconds", 0) / 60
     return (
-        f"Recorded with `{result['command']}` on {where}, torch {info['torch']}, "
+        f'Recorded with "{result["command"]}" on {where}, torch {info["torch"]}, '
         f"{info['date']}; {minutes:.0f} minutes of wall time."
     )
 
