@@ -83,3 +83,11 @@ def test_provenance_names_command_hardware_and_date():
         'Recorded with "cnnbook results record degradation --device cpu" on a CPU, torch 2, '
         "today; 30 minutes of wall time."
     )
+
+
+def test_final_error_rows_are_percentages_in_the_headers_order():
+    rows = {r[0]: r for r in recorded.final_error_rows(_run(PAPER))}
+    assert len(rows["cifar_plain56"]) == len(recorded.FINAL_ERROR_HEADERS)
+    model, seeds, mean, sd, low, high, val = rows["cifar_plain56"]
+    assert (model, seeds) == ("cifar_plain56", 3)
+    assert (mean, sd, low, high, val) == pytest.approx((12, 2, 10, 14, 13))

@@ -153,36 +153,14 @@ for run in stored.values():
 
 # %%
 for device, run in sorted(stored.items()):
-    final = recorded.summary(run, ("final_train_error", "final_val_error"))
-    rows = [
-        (
-            r["model"],
-            r["seeds"],
-            100 * r["final_train_error"]["mean"],
-            100 * r["final_train_error"]["sd"],
-            100 * r["final_train_error"]["min"],
-            100 * r["final_train_error"]["max"],
-            100 * r["final_val_error"]["mean"],
-        )
-        for r in final
-    ]
     seeds = sorted({r["seed"] for r in run["rows"]})
     display(
         show.table(
-            rows,
-            [
-                "model",
-                "seeds",
-                "training error (%)",
-                "sd",
-                "min",
-                "max",
-                "validation error (%)",
-            ],  # fmt: skip
+            recorded.final_error_rows(run),
+            recorded.FINAL_ERROR_HEADERS,
             f"Final errors of the recorded run ({device}) after "
             f"{recorded.iterations(run)[-1]:,} iterations; mean over seeds {seeds}",
-            formats={h: ".2f" for h in ("training error (%)", "sd", "min", "max")}
-            | {"validation error (%)": ".2f"},
+            formats=[None, None, ".2f", ".2f", ".2f", ".2f", ".2f"],
         )
     )
     reading = " ".join(recorded.read_degradation(run))

@@ -48,6 +48,22 @@ def summary(result: dict, metrics: Sequence[str]) -> list[dict]:
     return out
 
 
+#: The columns of :func:`final_error_rows`: errors in percent.
+FINAL_ERROR_HEADERS = (
+    "model", "seeds", "training error (%)", "sd", "min", "max", "validation error (%)",
+)  # fmt: skip
+
+
+def final_error_rows(result: dict) -> list[tuple]:
+    """Per model: seeds, final training error (mean, sd, min, max) and validation error, in %."""
+    rows = []
+    for r in summary(result, ("final_train_error", "final_val_error")):
+        train, val = r["final_train_error"], r["final_val_error"]
+        percent = [100 * train[k] for k in ("mean", "sd", "min", "max")]
+        rows.append((r["model"], r["seeds"], *percent, 100 * val["mean"]))
+    return rows
+
+
 def provenance(result: dict) -> str:
     """One line naming a recorded run's command, hardware, versions and date."""
     info = result["runinfo"]
