@@ -55,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="channels of the first stage (paper: 16)",
     )
     p.add_argument(
-        "--max-steps", type=int, default=None, help="default: 64000 on cifar10, else 90"
+        "--max-steps", type=int, default=None, help="default: 64000 on cifar10, else 60"
     )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
@@ -78,7 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     full = args.data == "cifar10"
     if args.max_steps is None:
-        args.max_steps = PAPER_STEPS if full else 90
+        args.max_steps = PAPER_STEPS if full else 60
     if args.image_size is None and not full:
         args.image_size = 16
     if args.max_steps < 1 or args.batch_size < 1 or args.base_channels < 1:
