@@ -172,3 +172,19 @@ def test_softmax_floor_and_view_rows():
     assert floors[10][1] == pytest.approx(math.e / (math.e + 9))
     assert [p.view_rows(n) for n in (4, 48, 49, 98)] == [None, None, 1, 2]
     assert p.view_rows(3, image_size=224) == 3
+
+
+def test_port_head_fits_only_final_sides_12_to_18():
+    from cnnbook import pitfalls
+    from cnnbook.exercises import vgg_practice as p
+
+    fit = p.port_head_fit((224, 352, 353, 448, 576, 577))
+    assert [r["fits"] for r in fit.values()] == [False, False, True, True, True, False]
+    assert fit[224] == {"side": 7, "pooled": 1, "fits": False}
+    # The closed form against the package's traced trunk and the port's real head.
+    for size in (224, 353, 576, 577):
+        side = pitfalls.stage_sides(pitfalls.KERAS_STRIDES, size)[-1]
+        assert side == fit.get(size, p.port_head_fit((size,))[size])["side"]
+        ran = pitfalls.port_head(size)["Keras strides"]["port_head"]["error"] is None
+        assert ran == p.port_head_fit((size,))[size]["fits"]
+    assert "384, 416, 448, 480, 512, 544, 576" in p.port_head_fit_text()

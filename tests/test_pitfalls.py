@@ -124,3 +124,59 @@ def test_batchnorm_sized_for_the_wrong_layer():
         "stage.4: BatchNorm2d(64) after a conv with 128 output channels"
     ]
     assert visible["fixed_output"] == (2, 256, 8, 8) and visible["fixed_static_check"] == []
+
+
+def test_port_strides_shrink_the_maps_to_1x1_and_skip_three_quarters():
+    r = pitfalls.stage_strides(224)
+    assert r["fixed"]["sides"] == [56, 56, 28, 14, 7]  # Keras' and torchvision's ResNet-50
+    assert r["buggy"]["sides"] == [56, 28, 10, 3, 1]  # ceil(56/2), ceil(28/3), ceil(10/4), ...
+    assert r["fixed"]["read"] == r["fixed"]["total"] == 56 * 56
+    # stage 2's strided 1x1 convolutions see one position in four of the 56x56 map
+    assert r["buggy"]["read"] == 28 * 28
+
+
+def test_trunk_with_keras_strides_is_the_registered_resnet50_trunk():
+    from cnnbook.models import create
+
+    with torch.device("meta"):
+        ours = pitfalls.resnet50_trunk(pitfalls.KERAS_STRIDES)
+        registered = create("resnet50_keras", variant="v1")
+    trunk_params = sum(p.numel() for p in registered.parameters()) - 2048 * 1000 - 1000
+    assert sum(p.numel() for p in ours.parameters()) == trunk_params
+    assert pitfalls.stage_sides(pitfalls.KERAS_STRIDES, 448)[-1] == 14
+
+
+def test_port_head_fails_after_either_trunk_and_the_fix_fits_both():
+    r = pitfalls.port_head(224)
+    port, keras = r["port strides"], r["Keras strides"]
+    assert port["trunk_output"] == (2, 2048, 1, 1) and keras["trunk_output"] == (2, 2048, 7, 7)
+    assert "Output size is too small" in port["port_head"]["error"]
+    assert "shape '[2, 8192]' is invalid for input of size 4096" in keras["port_head"]["error"]
+    # The fixed head runs after the faulty trunk too: it hides the stride bug.
+    assert port["fixed_head"] == keras["fixed_head"] == {"output": (2, 4), "error": None}
+    # At 448 the trunk ends at 14x14, the pool gives 2x2, and 8192 fits.
+    assert pitfalls.port_head(448)["Keras strides"]["port_head"] == {
+        "output": (2, 4),
+        "error": None,
+    }
+
+
+def test_padded_pool_reads_36_of_49_cells_and_divides_by_49():
+    r = pitfalls.padded_pool_reads(7)
+    assert r["output_side"] == 1 and r["cells_read"] == 36
+    assert r["value"] == pytest.approx(36 / 49) and r["global_average"] == 1.0
+
+
+def test_tutorials_summary_has_the_fixed_heads_parameters():
+    # The tutorial's printed summary lists the last Linear with 8,196 parameters (4 classes).
+    assert pitfalls.head_params(4) == {"port_fc": 8192 * 4 + 4, "fixed_fc": 8196}
+
+
+def test_misspelt_layer_fails_only_when_built_and_the_static_check_finds_it():
+    r = pitfalls.misspelt_layer()
+    assert r["class_defined"]  # the class statement runs; __init__ has not yet
+    assert r["error"] == "AttributeError: module 'torch.nn' has no attribute 'RuLU'"
+    hits = r["static_check"]
+    assert [h["name"] for h in hits] == ["RuLU", "RuLU"]
+    assert all(h["suggestions"][0] == "ReLU" for h in hits)
+    assert pitfalls.unknown_nn_names(pitfalls.PortHead) == []

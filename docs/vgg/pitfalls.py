@@ -25,6 +25,8 @@ display(
             "cannot.",
             "Augmenting test images makes the reported accuracy random.",
             "Saving the last model as the best one throws the best away.",
+            "A ResNet-50 port with stage strides 2, 3, 4, 5 ends at 1x1 and a head "
+            "sized for a 2x2 map.",
         ]
     )
 )
@@ -313,6 +315,136 @@ show.table(rows, headers)
 # (`nn.BatchNorm2d(conv.out_channels)`) makes the slip impossible.
 
 # %% [markdown]
+# ## 9. Stage strides 2, 3, 4, 5
+#
+# Pitfalls 9 to 11 come from the same port of Keras' ResNet-50. Keras gives
+# the first block of stage 2 stride 1 (the stem's max-pool has just halved
+# the map) and the first block of each later stage stride 2. The port passes
+# `s=2`, `s=3`, `s=4` and `s=5`, the stage's number rather than its stride.
+# Strides multiply: with the stem's 4, the port shrinks the image by
+# $4 \cdot 2 \cdot 3 \cdot 4 \cdot 5 = 480$ instead of
+# $4 \cdot 1 \cdot 2 \cdot 2 \cdot 2 = 32$. Below, the package's `ConvBlock`
+# and `IdentityBlock` are stacked once with each set of strides, with the
+# stride on the first $1 \times 1$ convolution as in the port, and a
+# $224 \times 224$ image is traced through both.
+
+# %%
+r = pitfalls.stage_strides(224)
+buggy, fixed = r["buggy"], r["fixed"]
+names = ["stem", *(f"stage {i}" for i in range(2, 6))]
+port_strides, keras_strides = (4, *buggy["strides"]), (4, *fixed["strides"])
+rows = list(
+    zip(names, port_strides, buggy["sides"], keras_strides, fixed["sides"], strict=True)
+)
+headers = ["", "port stride", "port side", "Keras stride", "Keras side"]
+caption = "Map side after each stage, 224×224 input (stem: conv and max-pool, 2 each)"
+display(show.table(rows, headers, caption))
+rows = [
+    (label, run["read"], run["total"], run["read"] / run["total"])
+    for label, run in (("port strides", buggy), ("Keras strides", fixed))
+]
+headers = ["trunk", "positions read", "positions", "share"]
+caption = (
+    f"Positions of the {buggy['sides'][0]}×{buggy['sides'][0]} map entering stage 2 "
+    "that can change the output"
+)
+display(show.table(rows, headers, caption, formats={"share": ".0%"}))
+
+# %% [markdown]
+# Nothing fails: the port's trunk runs and hands a $1 \times 1$ map to the
+# head. The positions are counted by backpropagating from the trunk's output
+# through a thin copy whose weights are all positive, so that a position gets
+# a gradient exactly when some path of weights reaches it. A
+# $1 \times 1$ convolution with stride $s$ reads one position in $s^2$; in
+# stages 3 to 5 the $3 \times 3$ convolutions of the blocks before it have
+# already mixed each position with its neighbours, but the first block of
+# stage 2 samples the stem's output directly, and three quarters of it never
+# reach the output. **Fix:** strides 1, 2, 2, 2, as in `resnet50_keras`;
+# and trace the shapes of a port before training it.
+#
+# ## 10. `AvgPool2d(7, 7, padding=1)` and `Linear(8192, n)`
+#
+# Keras ends with `AveragePooling2D((7, 7))` on the $2048 \times 7 \times 7$
+# map, which leaves 2,048 numbers per image. The port writes
+# `nn.AvgPool2d(7, 7, padding=1)`, then `out.view(out.size(0), 8192)` and
+# `nn.Linear(8192, n)`. Since $8192 = 2048 \times 2 \times 2$, that head
+# expects the pool to leave a $2 \times 2$ map, which it does only for much
+# larger images (exercise 3). Here is each head after each trunk, on a batch
+# of two $224 \times 224$ images.
+
+# %%
+r = pitfalls.port_head(224)
+
+
+def outcome(run):
+    return run["error"] or f"output {run['output']}"
+
+
+rows = [
+    (
+        name,
+        str(run["trunk_output"]),
+        outcome(run["port_head"]),
+        outcome(run["fixed_head"]),
+    )
+    for name, run in r.items()
+]
+headers = ["trunk", "trunk output", "port's head", "global pool + Linear(2048, n)"]
+display(show.table(rows, headers))
+pool = pitfalls.padded_pool_reads(7)
+rows = [
+    ("cells of the 7×7 map read", pool["cells_read"], pool["cells"]),
+    ("output for a map of ones", pool["value"], pool["global_average"]),
+]
+headers = ["", "AvgPool2d(7, 7, padding=1)", "AdaptiveAvgPool2d(1)"]
+display(show.table(rows, headers, formats=[None, ".4g", ".4g"]))
+fc = pitfalls.head_params(4)
+rows = [("Linear(8192, 4)", fc["port_fc"]), ("Linear(2048, 4)", fc["fixed_fc"])]
+display(show.table(rows, ["last layer, 4 classes", "parameters"]))
+
+# %% [markdown]
+# With the port's strides the pool fails first: its window is larger than the
+# padded $1 \times 1$ map. With the right strides the view fails instead:
+# 2,048 numbers per image cannot be read as 8,192. Even where it runs, the
+# padding shifts the single window to rows and columns $-1$ to $5$: it reads
+# 36 of the 49 cells, counts 13 zeros of padding, and divides by 49. The
+# tutorial's own layer summary lists the last linear layer with 8,196
+# parameters, the count of `Linear(2048, 4)`: the network that printed it
+# was not the one in the listing. **Fix:** `nn.AdaptiveAvgPool2d(1)`,
+# `torch.flatten(x, 1)` and `nn.Linear(2048, n)`, as in `resnet50_keras`.
+# Note the last column, though: the fixed head also runs after the faulty
+# trunk, so fixing this error alone hides pitfall 9.
+#
+# ## 11. `nn.RuLU`
+#
+# The port's blocks spell their activation `nn.RuLU(True)`. Python looks up
+# `nn.RuLU` only when that line runs, so the file imports and the class is
+# defined without complaint; the error comes when the first block is built.
+
+# %%
+show.source(pitfalls.ConvBlockTypo)
+
+# %%
+r = pitfalls.misspelt_layer()
+hits = "; ".join(
+    f"line {h['line']}: nn.{h['name']} (did you mean {h['suggestions'][0]}?)"
+    for h in r["static_check"]
+)
+rows = [
+    ("defining the class", "no error" if r["class_defined"] else "failed"),
+    ("building a block", r["error"]),
+    ("static check of the source", hits),
+]
+show.table(rows, ["step", "result"])
+
+# %% [markdown]
+# A layer summary like the one in the tutorial could not have come from this
+# code: it fails before any layer exists. **Fix:** `nn.ReLU(inplace=True)`.
+# A type checker (`mypy`) reports every such name before the code runs, and
+# `pitfalls.unknown_nn_names` shows the idea in a few lines: it reads the
+# class's source and looks every `nn.<name>` up in `torch.nn`.
+
+# %% [markdown]
 # ## References
 #
 # * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image
@@ -341,8 +473,9 @@ display(show.solution(ex.softmax_floor_text()))
 display(show.solution(ex.view_rows_text()))
 
 # %% [markdown]
-# **Exercise 3.** (From the training page.) How many steps do 30 epochs of 50,000 images
-# at batch 256 take if the last partial batch is dropped?
+# **Exercise 3.** The port's head is `AvgPool2d(7, 7, padding=1)`, a view to 8,192
+# numbers and `Linear(8192, n)`. After a correct ResNet-50 trunk, for which square input
+# sizes does it run? List the multiples of 32 from 224 to 640.
 
 # %%
-display(show.solution(ex.steps_text()))
+display(show.solution(ex.port_head_fit_text()))

