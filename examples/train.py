@@ -5,6 +5,8 @@
     python examples/train.py --device cuda --model vgg16 --data cifar10 --download \
         --image-size 32 --epochs 30 --batch-size 256  # bf16 autocast, channels_last
     torchrun --nproc_per_node=2 examples/train.py  # the same script on two processes
+    python examples/train.py --model resnet18 --weights IMAGENET1K_V1 --image-size 64 \
+        --freeze-backbone  # ImageNet features, a new head; downloads 45 MB once
 
 The `cnnbook train` command does the same with more options; this script
 shows the Python API it is built on: data.load -> models.create -> engine.fit.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnbook import data, distributed, engine, models, plots
+from cnnbook import data, distributed, engine, models, plots, pretrained
 from cnnbook.errors import CnnbookError
 
 
@@ -31,6 +33,8 @@ def main() -> None:
     )
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--download", action="store_true", help="allow downloading CIFAR-10")
+    p.add_argument("--weights", default=None, help="torchvision weights, e.g. DEFAULT")
+    p.add_argument("--freeze-backbone", action="store_true", help="train the head only")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--optimizer", default="adam")
@@ -43,8 +47,15 @@ def main() -> None:
     args = p.parse_args()
 
     spec = models.spec(args.model)
-    # torchvision's models take RGB only: grey data is repeated to 3 channels for them.
+    # torchvision's models take RGB only: grey data is repeated to 3 channels for them,
+    # and so for ImageNet weights, which also want ImageNet's normalisation.
     channels = None if spec.takes("in_channels") else spec.in_channels
+    weights = None
+    if args.weights:  # checked and fetched before the data: a typo fails at once
+        weights = pretrained.fetch(pretrained.weights(args.model, args.weights))
+        channels = 3
+    elif args.freeze_backbone:
+        raise CnnbookError("--freeze-backbone needs --weights")
     bundle = data.load(
         args.data,
         seed=args.seed,
@@ -52,6 +63,7 @@ def main() -> None:
         image_size=args.image_size,
         download=args.download,
         channels=channels,
+        pretrained=weights is not None,
     )
     model_kwargs = {
         "num_classes": len(bundle.classes),
@@ -60,7 +72,17 @@ def main() -> None:
     }
     # before building: the initial weights depend on the seed
     engine.seed_everything(args.seed)
-    model = models.create(args.model, **model_kwargs)
+    if weights is None:
+        model = models.create(args.model, **model_kwargs)
+    else:  # the weights' backbone, a fresh head for these classes
+        model = pretrained.create(
+            args.model,
+            args.weights,
+            len(bundle.classes),
+            freeze=args.freeze_backbone,
+            image_size=bundle.image_size,
+            state_dict=weights,
+        )
     history = engine.fit(
         model,
         bundle.train,

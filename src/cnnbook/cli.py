@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=None, help="data-loading processes")
     t.add_argument("--image-size", type=_positive_int, default=None)
     t.add_argument("--subset", type=_positive_int, default=None, help="cap on training images")
+    t.add_argument("--weights", default=None, metavar="NAME",
+                   help="start from torchvision's weights NAME (IMAGENET1K_V1, DEFAULT, ...) "
+                   "with a new head; torchvision architectures only")  # fmt: skip
+    t.add_argument("--freeze-backbone", action="store_true",
+                   help="with --weights: train the new head only")  # fmt: skip
     t.add_argument("--download", action="store_true", help="allow downloading CIFAR-10")
     t.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm under torchrun")
     t.add_argument("--dist-backend", default=None, choices=["gloo", "nccl"])
@@ -132,13 +137,28 @@ def _data_label(name: str) -> str:
 # --------------------------------------------------------------------------- commands
 
 
+def _pretrained_start(args) -> dict | None:
+    """The state dict ``--weights`` names (fetched now, so failures come first), or None."""
+    from cnnbook import pretrained
+    from cnnbook.errors import ConfigError
+
+    if args.weights is None:
+        if args.freeze_backbone:
+            raise ConfigError(
+                "--freeze-backbone needs --weights: a random backbone is not worth keeping"
+            )
+        return None
+    return pretrained.fetch(pretrained.weights(args.model, args.weights))
+
+
 def cmd_train(args) -> int:
-    from cnnbook import data, engine, models, plots
+    from cnnbook import data, engine, models, plots, pretrained
     from cnnbook.engine.loaders import dataset_length
 
     main = _rank() == 0
     spec = models.spec(args.model)  # an unknown name fails before any data is read
     engine.resolve_device(args.device)  # fail before loading any data
+    start = _pretrained_start(args)  # a bad name or no network fails before the data too
     out = Path(args.out or Path("runs") / f"{args.model}-{_data_label(args.data)}")
     # Refuse before loading any data; fit checks again, against the model's tensors.
     engine.checkpoint.open_run(
@@ -147,9 +167,11 @@ def cmd_train(args) -> int:
     # A model with a fixed first layer (torchvision's take RGB) gets the data in
     # its channel count (grey images are repeated); others take the data as is.
     channels = None if spec.takes("in_channels") else spec.in_channels
+    if start is not None:
+        channels = 3  # the weights' first layer is RGB: grey images are repeated, see pretrained
     bundle = data.load(
         args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
-        download=args.download, channels=channels,
+        download=args.download, channels=channels, pretrained=True if start is not None else None,
     )  # fmt: skip
     model_kwargs = {
         "num_classes": len(bundle.classes),
@@ -157,8 +179,16 @@ def cmd_train(args) -> int:
         "image_size": bundle.image_size,
     }
     engine.seed_everything(args.seed)  # before building: the initial weights depend on it
-    model = models.create(args.model, **model_kwargs)
+    if start is None:
+        model = models.create(args.model, **model_kwargs)
+    else:
+        model = pretrained.create(
+            args.model, args.weights, len(bundle.classes), freeze=args.freeze_backbone,
+            image_size=bundle.image_size, state_dict=start,
+        )  # fmt: skip
     config = {"model": args.model, "model_kwargs": model_kwargs, "data": bundle.describe()}
+    if start is not None:
+        config.update(weights=args.weights, freeze_backbone=args.freeze_backbone)
     if main and not args.quiet:
         print(
             f"training {args.model} on {bundle.name}: "

@@ -13,6 +13,14 @@ values. This module is the one place that does it:
   cache (``$TORCH_HOME/hub/checkpoints``), downloading only when it is not there;
 * :func:`create` puts them together for ``cnnbook train --weights``.
 
+ImageNet weights expect three colour channels normalised with ImageNet's
+statistics, so grey images are repeated into R, G and B (the CLI and the
+training example load the data that way with ``--weights``). A grey photo
+looks like that to the pretrained first layer, and the weights need no
+change; summing that layer's filters over the colour axis into a one-channel
+layer would save a little arithmetic but leave a model that torchvision's
+weights no longer fit.
+
 The model is the registry's own twin of the torchvision architecture
 (:data:`cnnbook.compat.TORCHVISION_TWINS`), not torchvision's object: its
 checkpoints then reload by name, like any other run's, for
@@ -172,6 +180,7 @@ def create(
     num_classes: int,
     *,
     freeze: bool = False,
+    image_size: int | None = None,
     state_dict: _Tensors | None = None,
 ) -> nn.Module:
     """``model_name`` with torchvision's ``weights_name`` loaded and a new head for ``num_classes``.
@@ -179,14 +188,16 @@ def create(
     The weights load strictly into the 1000-class model first (proof that
     they are this architecture), then all but the head move into a model
     built for ``num_classes``; its head keeps the registry's initialisation,
-    so seed before calling for a reproducible head. ``state_dict`` skips
+    so seed before calling for a reproducible head. ``image_size`` is the
+    side of the images it will see (checked against the model's smallest);
+    they must have three channels, as the weights do. ``state_dict`` skips
     :func:`fetch` (a caller that fetched early, to fail before loading data).
     """
     entry = weights(model_name, weights_name)
     source = fetch(entry) if state_dict is None else state_dict
     full = models.create(model_name)
     compat.load_torchvision_state_dict(full, source)
-    model = models.create(model_name, num_classes=num_classes)
+    model = models.create(model_name, num_classes, in_channels=3, image_size=image_size)
     load_backbone(model, full.state_dict())
     if freeze:
         freeze_backbone(model)
