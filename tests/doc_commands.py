@@ -368,6 +368,42 @@ def placeholders(args: list[str]) -> list[str]:
     return [PLACEHOLDERS.get(a, a) for a in args]
 
 
+def planted_weights(argv: list[str]) -> list[str]:
+    """``--weights NAME`` downloads ImageNet weights: CI plants random ones in their place.
+
+    The command then runs through this file's ``__main__``, which saves a
+    random state dict of the model's architecture into a fresh torch hub cache
+    (``torch-home/`` in the working directory) under the file name torchvision
+    looks for, points ``TORCH_HOME`` at it and runs the command: the whole
+    ``--weights`` path, offline, with the weights' values the only stand-in.
+    """
+    if "--weights" not in argv:
+        return argv
+    return [sys.executable, str(Path(__file__).resolve()), PLANT, "--", *argv]
+
+
+PLANT = "--plant-weights"
+
+
+def _plant_and_run(argv: list[str]) -> None:
+    """Plant the weights ``argv`` asks for, then replace this process by ``argv``."""
+    import os
+
+    import torch
+
+    from cnnbook import compat, models, pretrained
+
+    name = _value(argv, "--model") or "vgg_mini"
+    entry = pretrained.weights(name, _value(argv, "--weights") or "DEFAULT")
+    home = Path.cwd() / "torch-home"
+    os.environ["TORCH_HOME"] = str(home)
+    path = Path(pretrained.cache_path(entry))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = compat.randomize_weights(models.create(name), seed=0)
+    torch.save(compat.to_torchvision_state_dict(source), path)
+    os.execv(argv[0], argv)
+
+
 def _torchrun(words: list[str]) -> tuple[list[str], list[str]]:
     """Split ``torchrun [options] target...`` into its options and the target's words."""
     i = 1
@@ -415,14 +451,14 @@ def two_processes(words: list[str]) -> list[str]:
     # the target is what follows "python": "-m cnnbook train ..." or "examples/train.py ..."
     target = ["python", *target]
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    argv, _ = rewrite_words(target)
+    argv, _ = rewrite_words(target, plant=False)
     return [*launcher, *argv[1:]]
 
 
-def rewrite_words(words: list[str]) -> tuple[list[str], bool]:
+def rewrite_words(words: list[str], plant: bool = True) -> tuple[list[str], bool]:
     """(argv, trains) for one documented command; raises NotRunnable."""
     if Path(words[0]).name == "torchrun":
-        return two_processes(words), True
+        return planted_weights(two_processes(words)), True
     prefix, key, args = _program(words)
     budget = PROGRAMS.get(key)
     if budget is None:
@@ -437,9 +473,14 @@ def rewrite_words(words: list[str]) -> tuple[list[str], bool]:
     if key == "benchmarks/gpu_report.py":
         args = dry_run_gpu_report(args)
     args = placeholders(args)
-    return [*prefix, *args], budget.trains
+    argv = [*prefix, *args]
+    return (planted_weights(argv) if plant else argv), budget.trains
 
 
 def rewrite(command: Documented) -> tuple[list[str], bool]:
     """The argv CI runs for ``command`` and whether it trains (and so is slow)."""
     return rewrite_words(list(command.tokens))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == [PLANT]:  # see planted_weights
+    _plant_and_run(sys.argv[3:])

@@ -210,3 +210,27 @@ def test_offline_in_a_real_process_is_one_sentence(tmp_path):
     assert_one_sentence(
         done.returncode, done.stderr, "could not download", "connect to the network"
     )
+
+
+# --------------------------------------------------------------------------- documented commands
+
+
+@pytest.mark.slow
+def test_documented_weights_commands_get_planted_weights(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import doc_commands as dc
+
+    plain, _ = dc.rewrite_words(["cnnbook", "train", "--model", "resnet18"])
+    assert dc.PLANT not in plain
+    words = ["cnnbook", "train", "--model", "resnet18", "--weights", "DEFAULT", "--data", "fake"]
+    argv, trains = dc.rewrite_words(words)
+    assert trains and argv[1:4] == [str(Path(dc.__file__).resolve()), dc.PLANT, "--"]
+    assert argv[4:] == dc.rewrite_words(words, plant=False)[0]
+    # The rewritten command runs with the network refused: only the planted file can serve.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCH_HOME": str(tmp_path / "unused")}
+    env.update({k: "http://127.0.0.1:9" for k in ("https_proxy", "HTTPS_PROXY", "http_proxy")})
+    argv += ["--image-size", "32", "--max-steps", "1", "--quiet", "--device", "cpu"]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    planted = tmp_path / "torch-home" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert planted.is_file()
