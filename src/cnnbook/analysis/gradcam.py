@@ -30,7 +30,7 @@ from torch import nn
 
 from cnnbook.modes import eval_mode
 
-#: What :func:`grad_cam` accepts as the class to explain: one for every image, or one each.
+#: The class to explain, as :func:`grad_cam` takes it: one for all images, or one each.
 Target = int | Sequence[int] | torch.Tensor
 
 
@@ -39,9 +39,9 @@ def _targets(target: Target, n: int, num_classes: int) -> torch.Tensor:
     if t.numel() == 1:
         t = t.expand(n)
     if t.numel() != n:
-        raise ValueError(f"give one target class, or one per image ({n}), got {t.numel()}")
+        raise ValueError(f"give one target class or one per image ({n}), got {t.numel()}")
     if t.min() < 0 or t.max() >= num_classes:
-        raise ValueError(f"target classes must lie in 0..{num_classes - 1}, got {t.tolist()}")
+        raise ValueError(f"target classes must be in 0..{num_classes - 1}, got {t.tolist()}")
     return t
 
 
@@ -69,7 +69,7 @@ def activations_and_gradients(
         raise ValueError(f"x must be a batch (N, C, H, W), got shape {tuple(x.shape)}")
     kept: dict[str, Any] = {}
 
-    def keep_output(_module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+    def keep_output(_layer: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
         kept["A"], kept["version"] = output, output._version
         output.register_hook(lambda grad: kept.__setitem__("dA", grad))
 
@@ -87,7 +87,8 @@ def activations_and_gradients(
                     "a later layer changed this layer's output in place; "
                     "hook that layer (e.g. the ReLU after the convolution) instead"
                 )
-            chosen = scores.gather(1, _targets(target, len(x), scores.shape[1])[:, None])
+            classes = _targets(target, len(x), scores.shape[1])
+            chosen = scores.gather(1, classes[:, None])  # each image's score y_c
             chosen.sum().backward(inputs=[kept["A"]])
     finally:
         handle.remove()
@@ -97,7 +98,7 @@ def activations_and_gradients(
 def grad_cam(
     model: nn.Module, x: torch.Tensor, target: Target, layer: nn.Module | str
 ) -> torch.Tensor:
-    """Grad-CAM maps ``(N, h, w)`` of ``layer`` (a module or its name) for class ``target``."""
+    """Grad-CAM maps ``(N, h, w)`` at ``layer`` (a module or a name) for ``target``."""
     A, dA = activations_and_gradients(model, x, target, layer)
     weights = dA.mean(dim=(2, 3), keepdim=True)  # w_k: one number per map k
     return F.relu((weights * A).sum(dim=1))
@@ -105,4 +106,6 @@ def grad_cam(
 
 def upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Maps ``(N, h, w)`` stretched to ``size = (H, W)`` by bilinear interpolation."""
-    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+    # captum's LayerAttribution.interpolate(..., "bilinear") does the same.
+    stretched = F.interpolate(maps[:, None], size, mode="bilinear", align_corners=False)
+    return stretched[:, 0]
