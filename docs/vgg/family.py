@@ -44,7 +44,7 @@ from IPython.display import display
 from torchvision import models as tvm
 
 from cnnbook import plots, show
-from cnnbook.analysis import complexity
+from cnnbook.analysis import complexity, deploy
 from cnnbook.analysis.complexity import measure_latency
 from cnnbook.experiments.slimming import uninitialised
 from cnnbook.models import vgg
@@ -131,6 +131,10 @@ for cfg in COLUMNS:
     macs = complexity.count_macs(model, (1, 3, 224, 224))  # also warms the kernels up
     lat = measure_latency(model, (1, 3, 224, 224), repeats=REPEATS, warmup=0)
     results[cfg] = dict(convs=convs, params=params, macs=macs, latency=lat["min_s"])
+    if cfg == "D":  # VGG-16's bytes, for "Strengths and costs" at the end
+        results[cfg] |= dict(
+            weights=deploy.weight_bytes(model), file=deploy.saved_bytes(model)
+        )
     del model
 
 rows = [
@@ -299,6 +303,96 @@ fig.suptitle(
     "VGG-16, 3 classes: parameters live in the head, computation in the convolutions"
 )
 plt.show()
+
+# %% [markdown]
+# ## Strengths and costs
+#
+# VGG's strength is its recipe: the same $3 \times 3$ convolutions and
+# $2 \times 2$ max-pools throughout, so a network is a list of channel
+# counts, and stacked small kernels see as far as one large kernel with fewer
+# weights and more non-linearities (see [Why 3x3](why-3x3.py)). Its costs
+# are the ones usually quoted against it: many parameters make it slow to
+# train and tune, and over 500 MB of weights make it hard to deploy. Below,
+# VGG-16 is measured beside ResNet-50, which torchvision's weights put
+# ahead of it on ImageNet: the bytes of its state dict (every parameter and
+# buffer at its dtype's size, 4 bytes for `float32`), the size of the file
+# `torch.save(model.state_dict(), path)` writes (serialised into a sink that
+# only counts bytes), torchvision's published checkpoint size (metadata;
+# nothing is downloaded), the MACs of one image and the CPU time of one
+# forward pass at batch size 1, timed as in the table above.
+
+# %%
+from cnnbook import models, runinfo
+
+MIB = 2**20
+COMPARED = {"vgg16": "VGG16_Weights", "resnet50": "ResNet50_Weights"}
+# VGG-16 is configuration D, already built, counted and timed above.
+measured = {"vgg16": dict(results["D"])}
+with torch.device("meta"):
+    net = models.create("resnet50")
+measured["resnet50"] = r = {"params": complexity.count_params(net)}
+r["weights"] = deploy.weight_bytes(net)
+net = complexity.allocate(net)  # memory, no random initialisation
+r["file"] = deploy.saved_bytes(net)
+r["macs"] = complexity.count_macs(net, (1, 3, 224, 224))  # also warms the kernels up
+lat = measure_latency(net, (1, 3, 224, 224), repeats=REPEATS, warmup=0)
+r["latency"] = lat["min_s"]
+del net
+for name, enum in COMPARED.items():
+    meta = getattr(tvm, enum).IMAGENET1K_V1.meta
+    measured[name]["published"] = deploy.published_file_mib(enum)
+    measured[name]["acc"] = meta["_metrics"]["ImageNet-1K"]["acc@1"]
+
+rows = [
+    (
+        name,
+        m["params"],
+        m["weights"] / MIB,
+        m["file"] / MIB,
+        m["published"],
+        m["macs"] / 1e9,
+        1e3 * m["latency"],
+        m["acc"],
+    )
+    for name, m in measured.items()
+]
+headers = ["model", "parameters", "state dict MiB", "saved file MiB"]
+headers += ["torchvision file MiB", "GMACs at 224", "CPU ms, batch 1", "acc@1 %"]
+formats = {
+    "state dict MiB": ".1f",
+    "saved file MiB": ".1f",
+    "torchvision file MiB": ".1f",
+}
+formats |= {"GMACs at 224": ".2f", "CPU ms, batch 1": ".0f", "acc@1 %": ".1f"}
+caption = (
+    f"1 MiB = 2^20 bytes. CPU: {runinfo.cpu_name()}, {torch.get_num_threads()} "
+    f"threads; fastest of {REPEATS} passes. acc@1: torchvision's IMAGENET1K_V1 weights"
+)
+display(show.table(rows, headers, caption, formats=formats))
+v, r = measured["vgg16"], measured["resnet50"]
+# what the text below says, checked on every build
+assert r["file"] < v["file"] and r["macs"] < v["macs"] and r["acc"] > v["acc"]
+for m in measured.values():
+    assert abs(m["file"] / MIB - m["published"]) < 1e-3 * m["published"]
+print(
+    f"VGG-16 against ResNet-50: file x{v['file'] / r['file']:.1f}, "
+    f"MACs x{v['macs'] / r['macs']:.1f}, CPU time x{v['latency'] / r['latency']:.1f}, "
+    f"acc@1 {v['acc'] - r['acc']:+.1f} points."
+)
+print(
+    f"Training state with Adam (weights, gradients, two moments): "
+    f"{4 * v['weights'] / MIB:,.0f} MiB for VGG-16."
+)
+
+# %% [markdown]
+# The saved file is the state dict plus some kilobytes of bookkeeping, and it
+# matches torchvision's published checkpoint: the size of a VGG-16 is
+# decided by its parameter count, three quarters of it in the first fully
+# connected layer. Training costs about three forward passes of arithmetic
+# per image, so the ratio of MACs carries over to every epoch. ResNet-50 is
+# deeper than VGG-16, yet smaller, cheaper and more accurate: its
+# bottleneck blocks keep most convolutions narrow, and global average
+# pooling replaces the 25,088-wide head (see the ResNet chapter).
 
 # %% [markdown]
 # ## References
