@@ -33,10 +33,12 @@ help: ## list the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency declarations change.
+# Reinstall only when the dependency declarations change. --no-compile: pip would
+# byte-compile every installed module (torch alone has thousands), about half of
+# a fresh setup's time; Python compiles the few that get imported on first use.
 $(SETUP_STAMP): $(BIN)/python pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet -c requirements/lock.txt -e '.[docs,test]'
+	$(BIN)/python -m pip install --quiet --no-compile -c requirements/lock.txt -e '.[docs,test]'
 	@touch $@
 
 # MathJax and mermaid are served by the site itself, from these npm packages.
