@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -135,8 +136,10 @@ def _toc(*entries: tuple[int, str]):
 def _notebook_html(png: bytes) -> str:
     image = base64.b64encode(png).decode()
     return (
+        "<script>customElements.define('clipboard-copy', C)</script>\n"
         '<style type="text/css">.jp-Cell { color: red; }</style>\n'
         '<style type="text/css">.highlight-ipynb .k { color: green; }</style>\n'
+        '<script src="https://cdn.example/mathjax.js"></script>\n'
         '<div class="jupyter-wrapper">'
         '<h2 id="The-VGG-class">The <code>VGG</code> class'
         '<a class="anchor-link" href="#The-VGG-class">¶</a></h2>'
@@ -166,6 +169,56 @@ def test_notebook_css_leaves_the_page_for_one_shared_file(hooks, built):
     hooks.on_post_build({"site_dir": str(built.site)})
     css = (built.site / hooks.NOTEBOOK_CSS).read_text(encoding="utf-8")
     assert css == ".jp-Cell { color: red; }\n.highlight-ipynb .k { color: green; }"
+
+
+def test_the_copy_button_script_is_shared_and_loaders_stay_for_post_page(hooks, built):
+    assert "customElements" not in built.html
+    # MathJax's CDN loader has attributes; on_post_page removes it, not this step.
+    assert '<script src="https://cdn.example/mathjax.js"></script>' in built.html
+    hooks.on_post_build({"site_dir": str(built.site)})
+    js = (built.site / hooks.NOTEBOOK_JS).read_text(encoding="utf-8")
+    assert js == "customElements.define('clipboard-copy', C)"
+    template = (ROOT / "tools/overrides/main.html").read_text(encoding="utf-8")
+    assert '<script src="{{ notebook_js | url }}"></script>' in template
+
+
+# One code cell as mkdocs-jupyter renders it (after its HTML clean-up), and one output.
+_CELL = """<div class="jp-Cell-inputWrapper" tabindex="0">
+<div class="jp-Collapser jp-InputCollapser jp-Cell-inputCollapser">
+</div>
+<div class="jp-InputArea jp-Cell-inputArea">
+<div class="jp-InputPrompt jp-InputArea-prompt">In\xa0[2]:</div><div class="CodeMirror">
+<div class="zeroclipboard-container">
+<clipboard-copy aria-label="Copy to Clipboard" for="cell-1">
+<div>
+<span class="notice" hidden="">Copied!</span>
+<svg aria-hidden="true" class="clipboard-copy-icon" height="20" viewbox="0 0 16 16" width="20">
+<path d="M0 6.75z" fill="currentColor"></path>
+</svg>
+</div>
+</clipboard-copy>
+</div>
+<div class="highlight-ipynb hl-python"><pre><span></span><span class="n">x</span><span class="w"> </span><span class="o">=</span> <span class="mi">21</span>
+</pre></div>
+<div class="clipboard-copy-txt" id="cell-1">x = 21</div>
+</div></div></div>
+<div class="jp-OutputPrompt jp-OutputArea-prompt">Out[2]:</div>
+<div class="jp-OutputArea-output"><pre>42</pre></div>"""
+
+
+def test_lighten_drops_what_shows_nothing_and_keeps_what_shows(hooks):
+    html = hooks.lighten(_CELL)
+    # The copy button reads the highlighted source itself; no second copy, no inline SVG.
+    assert 'for="cell-1"' in html and '<pre id="cell-1">' in html
+    assert "clipboard-copy-txt" not in html and "<svg" not in html
+    assert '<span aria-hidden="true" class="clipboard-copy-icon"></span>' in html
+    # Hidden prompts and collapsers go; names and spaces lose their (uncoloured) spans.
+    assert "Prompt" not in html and "Collapser" not in html and "<span></span>" not in html
+    assert 'x <span class="o">=</span> <span class="mi">21</span>' in html
+    assert "<pre>42</pre>" in html and '<span class="notice" hidden="">Copied!</span>' in html
+    # What the button copies: the cell's source, as the hidden copy held it.
+    pre = html.split('<pre id="cell-1">')[1].split("</pre>")[0]
+    assert re.sub(r"<[^>]+>", "", pre) == "x = 21\n"
 
 
 def test_the_same_css_from_many_pages_is_written_once(hooks, built, source):

@@ -16,8 +16,11 @@
   source at build, without outputs, so that the reader's run makes them.
 * Notebook pages stay light: nbconvert inlines about 590 kB of JupyterLab
   and Pygments CSS into every page and every figure as base64; the CSS is
-  served once as a shared stylesheet (linked by ``overrides/main.html``)
-  and each figure becomes a file beside its page, loaded lazily.
+  served once as a shared stylesheet (linked by ``overrides/main.html``),
+  and so is the copy button's script; each figure becomes a file beside its
+  page, loaded lazily; and markup a reader never sees (hidden prompts, a
+  second copy of every cell's source, a copy icon drawn per cell) leaves the
+  page (``lighten``).
 * Every page ends with one provenance line (versions, hardware, date),
   computed once per build and placed by ``overrides/main.html``.
 """
@@ -80,15 +83,19 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
-# Where the notebook pages' shared stylesheet is written, relative to the site.
+# Where the notebook pages' shared stylesheet and script are written, relative to the site.
 NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
-# The CSS blocks taken out of notebook pages in this build, in first-seen order
-# (every page carries the same ones; a dict keeps the order and drops repeats).
+NOTEBOOK_JS = "assets/javascripts/notebook.js"
+# The CSS and script blocks taken out of notebook pages in this build, in
+# first-seen order (every page carries the same ones; a dict keeps the order
+# and drops repeats).
 _notebook_css: dict[str, None] = {}
+_notebook_js: dict[str, None] = {}
 
 
 def on_pre_build(config) -> None:
     _notebook_css.clear()
+    _notebook_js.clear()
 
 
 def on_env(env, config, files):
@@ -97,14 +104,16 @@ def on_env(env, config, files):
     # Computed once per build: every page shows the same line.
     env.globals["provenance"] = runinfo.footer()
     env.globals["notebook_css"] = NOTEBOOK_CSS
+    env.globals["notebook_js"] = NOTEBOOK_JS
     return env
 
 
 def on_post_build(config) -> None:
-    if _notebook_css:
-        target = Path(config["site_dir"]) / NOTEBOOK_CSS
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("\n".join(_notebook_css), encoding="utf-8")
+    for blocks, name in ((_notebook_css, NOTEBOOK_CSS), (_notebook_js, NOTEBOOK_JS)):
+        if blocks:
+            target = Path(config["site_dir"]) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("\n".join(blocks), encoding="utf-8")
 
 
 def on_post_page(output: str, page, config) -> str:
@@ -145,6 +154,9 @@ _HEADING = re.compile(r'<h([1-6])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.DOT
 _ANCHOR_LINK = re.compile(r'<a\b[^>]*class="anchor-link"[^>]*>.*?</a>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>\s*", re.DOTALL)
+# A script with no attributes: mkdocs-jupyter's copy button (MathJax's and
+# mermaid's loaders carry attributes and are dropped in on_post_page).
+_SCRIPT = re.compile(r"<script>(.*?)</script>\s*", re.DOTALL)
 _NOTEBOOK_START = '<div class="jupyter-wrapper">'
 _DATA_IMAGE = re.compile(
     r'<img\b([^>]*?)\ssrc="data:image/(png|jpeg|gif);base64,([A-Za-z0-9+/=\s]+)"([^>]*)>'
@@ -177,18 +189,58 @@ def heading_title(inner_html: str) -> str:
 
 
 def take_styles(html: str) -> str:
-    """``html`` without the ``<style>`` blocks nbconvert puts before the notebook;
-    they join the shared notebook stylesheet. Styles inside the notebook (a
-    cell's output) stay with their output."""
+    """``html`` without the ``<style>`` blocks and plain ``<script>`` blocks
+    nbconvert puts before the notebook; they join the shared notebook
+    stylesheet and script. Styles inside the notebook (a cell's output) stay
+    with their output."""
     start = html.find(_NOTEBOOK_START)
     if start < 0:
         return html
 
-    def take(match: re.Match) -> str:
-        _notebook_css[match.group(1).strip()] = None
-        return ""
+    def taker(blocks: dict[str, None]):
+        def take(match: re.Match) -> str:
+            blocks[match.group(1).strip()] = None
+            return ""
 
-    return _STYLE.sub(take, html[:start]) + html[start:]
+        return take
+
+    head = _STYLE.sub(taker(_notebook_css), html[:start])
+    return _SCRIPT.sub(taker(_notebook_js), head) + html[start:]
+
+
+# Markup of nbconvert's notebook page that a reader never sees or uses:
+# the prompts and collapsers the stylesheet hides (extra.css), and the empty
+# span Pygments starts every block with.
+_HIDDEN = re.compile(
+    r'<div class="jp-(?:InputPrompt|OutputPrompt|Collapser)\b[^"]*">[^<]*</div>\s*|<span></span>'
+)
+# The copy button's icon, an inline SVG of about 0.7 kB in every code cell;
+# the stylesheet draws it once, as a mask (extra.css, .clipboard-copy-icon).
+_COPY_ICON = re.compile(r'<svg\b[^>]*class="clipboard-copy-icon"[^>]*>.*?</svg>', re.DOTALL)
+# Each code cell: its highlighted source, then the same source again as hidden
+# text for the copy button to read. The button copies an element's text, so it
+# can read the highlighted <pre> itself.
+_COPY_TEXT = re.compile(
+    r'(<div class="highlight-ipynb[^"]*"><pre)(>.*?</pre></div>\s*)'
+    r'<div class="clipboard-copy-txt" id="([^"]+)">.*?</div>',
+    re.DOTALL,
+)
+# Pygments tokens whose class no stylesheet colours differently from the code
+# around them: names (Material colours ``.n`` with the code's own colour, the
+# notebook stylesheet not at all) and whitespace. About a quarter of a
+# listing's markup; the text stays as it is.
+_PLAIN_TOKEN = re.compile(r'<span class="[nw]">([^<]*)</span>')
+
+
+def lighten(html: str) -> str:
+    """A notebook page's HTML without markup that shows nothing (see above).
+
+    What the reader sees, and what the copy buttons copy, stays the same.
+    """
+    html = _COPY_TEXT.sub(r'\1 id="\3"\2', html)
+    html = _COPY_ICON.sub('<span aria-hidden="true" class="clipboard-copy-icon"></span>', html)
+    html = _HIDDEN.sub("", html)
+    return _PLAIN_TOKEN.sub(r"\1", html)
 
 
 def _image_size(data: bytes, kind: str) -> tuple[int, int] | None:
@@ -259,7 +311,7 @@ def on_page_content(html: str, page, config, files: Files) -> str:
         return f'href="{dest.url_relative_to(page.file)}{anchor}"'
 
     html = _HREF.sub(relink, html)
-    html = take_styles(html)
+    html = lighten(take_styles(html))
     html = move_images(html, Path(page.file.abs_dest_path).parent)
     align_toc(page, html)
     return html
