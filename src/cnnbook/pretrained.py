@@ -77,13 +77,13 @@ def load_backbone(model: nn.Module, state_dict: _Tensors) -> list[str]:
     missing = [k for k in wanted if k not in body]
     extra = [k for k in body if k not in own]
     if missing or extra:
-        what = f"lacks {missing[0]!r}" if missing else f"has {extra[0]!r}, which the model lacks"
-        raise CheckpointError(f"the backbone weights do not fit {type(model).__name__}: it {what}")
+        what = f"lack {missing[0]!r}" if missing else f"have {extra[0]!r}, unknown here"
+        raise CheckpointError(f"the backbone weights do not fit: they {what}")
     for key in wanted:
         if body[key].shape != own[key].shape:
             raise CheckpointError(
-                f"shape mismatch for {key!r}: the weights have {tuple(body[key].shape)}, "
-                f"the model {tuple(own[key].shape)}"
+                f"shape mismatch for {key!r}: the weights have "
+                f"{tuple(body[key].shape)}, the model {tuple(own[key].shape)}"
             )
     result = model.load_state_dict(body, strict=False)
     return list(result.missing_keys)
@@ -109,7 +109,7 @@ def freeze_backbone(model: nn.Module) -> int:
         if not _in_head(name, head):
             p.requires_grad_(False)
             frozen += 1
-    for m in model.modules():  # the head is one linear layer: every batch norm is backbone
+    for m in model.modules():  # the head is one linear layer: no batch norm in it
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.eval()
             m.register_forward_pre_hook(_keep_eval)
