@@ -188,3 +188,27 @@ def test_port_head_fits_only_final_sides_12_to_18():
         ran = pitfalls.port_head(size)["Keras strides"]["port_head"]["error"] is None
         assert ran == p.port_head_fit((size,))[size]["fits"]
     assert "384, 416, 448, 480, 512, 544, 576" in p.port_head_fit_text()
+
+
+def test_output_side_formula():
+    assert vgg_arch.output_side(224, 3, 1, 1) == 224  # padded 3x3 keeps the side
+    assert vgg_arch.output_side(224, 3) == 222  # unpadded 3x3 loses one pixel each side
+    assert vgg_arch.output_side(224, 2, 2) == 112
+    assert vgg_arch.output_side(224, 2, 2, 1) == 113  # the padded pool of the Pitfalls page
+    assert vgg_arch.output_side(7, 7, 7, 1) == 1
+
+
+def test_sides_by_formula_match_a_real_forward_pass_of_vgg16_cifar():
+    from cnnbook import diagram, models
+
+    torch.manual_seed(0)
+    cifar = models.create("vgg16_cifar")
+    by_formula = vgg_arch.sides_by_formula(cifar, 32)
+    traced = {
+        layer.name: layer.output_shape[-1] for layer in diagram.trace_layers(cifar, (2, 3, 32, 32))
+    }
+    assert len(by_formula) == 13 + 5
+    assert {name: traced[name] for name, _ in by_formula} == dict(by_formula)
+    pools = [side for name, side in by_formula if name in ("features.6", "features.43")]
+    assert pools == [16, 1]
+    assert cifar.classifier[0].in_features == 512

@@ -204,6 +204,55 @@ assert diff <= 1e-5 and exact
 HTML(diagram.architecture_svg(ours_meta, (1, 3, 224, 224), title="VGG-16, 3 classes"))
 
 # %% [markdown]
+# ## The 32×32 version, layer by layer
+#
+# A CIFAR-10 image is $32 \times 32$. The five pools halve it five times,
+# $32 \to 16 \to 8 \to 4 \to 2 \to 1$, so the trunk ends at
+# $512 \times 1 \times 1$ and a head built for 25,088 inputs has nothing to
+# read. The registry's `vgg16_cifar` keeps the thirteen convolutions, puts a
+# batch norm after each, and ends in a 512-512-10 head, as the
+# configuration-driven CIFAR-10 versions of VGG-16 do. Its summary for one
+# $3 \times 32 \times 32$ image lists every layer: it is the table to
+# read when sizing the first linear layer.
+
+# %%
+from cnnbook import models
+from cnnbook.exercises import vgg_arch as ex
+
+with torch.device("meta"):
+    cifar = models.create("vgg16_cifar", init_weights=False)
+show.summary(cifar, (1, 3, 32, 32), depth=2, caption="vgg16_cifar(10)")
+
+# %% [markdown]
+# Every side in that table follows from one formula. A convolution or pool
+# with kernel $k$, stride $s$ and padding $p$ turns a side $n$ into
+# $\lfloor (n + 2p - k)/s \rfloor + 1$: a $3 \times 3$ convolution with
+# $p = 1$, $s = 1$ keeps $n$, and a $2 \times 2$ pool with $s = 2$ halves it.
+# `vgg_arch.sides_by_formula` applies it layer by layer, and the cell below
+# compares the result with the shapes the model actually produced.
+
+# %%
+by_formula = ex.sides_by_formula(cifar, 32)
+shapes = {
+    layer.name: layer.output_shape[1:]
+    for layer in diagram.trace_layers(cifar, (1, 3, 32, 32))
+}
+traced = {name: shape[-1] for name, shape in shapes.items()}
+rows = [
+    (name, type(cifar.get_submodule(name)).__name__, side, traced[name])
+    for name, side in by_formula
+    if isinstance(cifar.get_submodule(name), torch.nn.MaxPool2d)
+]
+headers = ["layer", "type", "side by the formula", "side traced"]
+display(show.table(rows, headers, "The five pools of vgg16_cifar, 32×32 input"))
+agree = sum(traced[name] == side for name, side in by_formula)
+print(f"The formula and the trace agree on {agree} of {len(by_formula)} layers.")
+assert agree == len(by_formula)
+trunk = " × ".join(map(str, shapes[by_formula[-1][0]]))
+fc1 = cifar.classifier[0]
+print(f"The trunk hands on {trunk}; the first linear layer reads {fc1.in_features}.")
+
+# %% [markdown]
 # ## References
 #
 # * [Simonyan & Zisserman (2015), Very Deep Convolutional Networks for Large-Scale Image

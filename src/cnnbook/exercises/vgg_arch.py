@@ -28,6 +28,35 @@ def meta(builder: Callable[..., M], **kwargs: object) -> M:
         return builder(**kwargs)
 
 
+def output_side(side: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of a convolution's or pool's output: floor((n + 2p - k) / s) + 1."""
+    return (side + 2 * padding - kernel) // stride + 1
+
+
+def _first(value: object) -> int:
+    """A layer's kernel, stride or padding as one int (square layers; "same" is not used)."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, tuple) and isinstance(value[0], int):
+        return value[0]
+    raise ValueError(f"expected an int or a tuple of ints, got {value!r}")
+
+
+def sides_by_formula(model: nn.Module, image_size: int) -> list[tuple[str, int]]:
+    """(name, side) after each Conv2d and MaxPool2d of a plain VGG, by :func:`output_side`.
+
+    Pure arithmetic over the layers in registration order, which for a VGG
+    is the order of the forward pass: it works on the meta device.
+    """
+    side, out = image_size, []
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d)):
+            k, s, p = (_first(v) for v in (m.kernel_size, m.stride, m.padding))
+            side = output_side(side, k, s, p)
+            out.append((name, side))
+    return out
+
+
 @dataclass(frozen=True)
 class Costs:
     """Parameters and multiply-accumulates of a VGG's convolutions and linear layers."""
@@ -49,8 +78,7 @@ def costs(model: nn.Module, image_size: int) -> Costs:
     head_inputs = -1
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            k, s, p = m.kernel_size[0], m.stride[0], m.padding
-            side = (side + 2 * (p[0] if isinstance(p, tuple) else 0) - k) // s + 1
+            side = output_side(side, m.kernel_size[0], m.stride[0], _first(m.padding))
             conv_p += sum(t.numel() for t in m.parameters())
             conv_m += m.weight.numel() * side * side
             channels = m.out_channels
