@@ -208,12 +208,12 @@ HTML(diagram.architecture_svg(ours_meta, (1, 3, 224, 224), title="VGG-16, 3 clas
 #
 # A CIFAR-10 image is $32 \times 32$. The five pools halve it five times,
 # $32 \to 16 \to 8 \to 4 \to 2 \to 1$, so the trunk ends at
-# $512 \times 1 \times 1$ and a head built for 25,088 inputs has nothing to
-# read. The registry's `vgg16_cifar` keeps the thirteen convolutions, puts a
-# batch norm after each, and ends in a 512-512-10 head, as the
-# configuration-driven CIFAR-10 versions of VGG-16 do. Its summary for one
-# $3 \times 32 \times 32$ image lists every layer: it is the table to
-# read when sizing the first linear layer.
+# $512 \times 1 \times 1$: flattened, that is 512 numbers per image, not
+# the 25,088 the 224-pixel head expects. The registry's `vgg16_cifar` keeps
+# the thirteen convolutions, puts a batch norm after each, and ends in a
+# 512-512-10 head, as the configuration-driven CIFAR-10 versions of VGG-16
+# do. Its summary for one $3 \times 32 \times 32$ image lists every layer:
+# it is the table to read when sizing the first linear layer.
 
 # %%
 from cnnbook import models
