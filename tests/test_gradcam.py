@@ -141,15 +141,25 @@ def test_layer_outputs_are_the_blocks_outputs():
     assert [tuple(o.shape[1:]) for o in outs.values()] == [(16, 16, 16), (32, 8, 8), (64, 4, 4)]
 
 
+def test_layer_outputs_are_kept_before_a_later_in_place_relu_changes_them():
+    model, x, _ = _case("vgg_mini")
+    out = inside.layer_outputs(model, x, ["features.0.0"])["features.0.0"]
+    with torch.no_grad():
+        torch.testing.assert_close(out, model.features[0][0](x))
+    assert (out < 0).any()
+
+
 def test_first_conv_is_the_layer_on_the_pixels():
     model, _, _ = _case("cifar_resnet20")
     assert inside.first_conv(model) is model.conv1
 
 
 def test_half_and_half_and_the_share_on_the_left():
-    left, right = torch.zeros(2, 1, 4, 6), torch.ones(2, 1, 4, 6)
+    left = torch.arange(48.0).view(2, 1, 4, 6)
+    right = -left
     mixed = inside.half_and_half(left, right)
-    assert mixed[..., :3].eq(0).all() and mixed[..., 3:].eq(1).all()
+    assert torch.equal(mixed[..., :3], left[..., :3])
+    assert torch.equal(mixed[..., 3:], right[..., 3:])
     maps = torch.tensor([[[3.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
     share = inside.share_on_left(maps)
     assert share[0] == pytest.approx(0.75) and torch.isnan(share[1])
