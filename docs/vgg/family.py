@@ -43,7 +43,7 @@ import torch
 from IPython.display import display
 from torchvision import models as tvm
 
-from cnnbook import plots, show
+from cnnbook import plots, runinfo, show
 from cnnbook.analysis import complexity, deploy
 from cnnbook.analysis.complexity import measure_latency
 from cnnbook.experiments.slimming import uninitialised
@@ -146,7 +146,8 @@ headers = ["config", "name", "convs", "parameters", "GMACs at 224", "CPU ms, bat
 headers += ["paper top-1 err %", "paper top-5 err %"]
 formats = {"GMACs at 224": ".2f", "CPU ms, batch 1": ".0f"}
 caption = (
-    f"CPU time: the fastest of {REPEATS} timed forward passes, after one warm-up pass"
+    f"CPU time on {runinfo.cpu_name()} with {torch.get_num_threads()} threads: the "
+    f"fastest of {REPEATS} timed forward passes, after one warm-up pass"
 )
 display(show.table(rows, headers, caption, formats=formats))
 a, e = results["A"], results["E"]
@@ -322,7 +323,7 @@ plt.show()
 # forward pass at batch size 1, timed as in the table above.
 
 # %%
-from cnnbook import models, runinfo
+from cnnbook import models
 
 MIB = 2**20
 COMPARED = {"vgg16": "VGG16_Weights", "resnet50": "ResNet50_Weights"}
