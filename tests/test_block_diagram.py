@@ -31,24 +31,20 @@ class _Drawn:
 
     def __init__(self, svg: str) -> None:
         self.root = ET.fromstring(svg)
+        layers = {g.get("class"): g for g in self.root.iter(f"{SVG}g")}
         self.nodes: dict[str, tuple[str, list[str]]] = {}
         self.boxes: dict[str, tuple[float, float, float, float]] = {}
-        for g in self.root.iter(f"{SVG}g"):
-            if g.get("class") != "node":
-                continue
-            texts = [t.text or "" for t in g.iter(f"{SVG}text")]
-            self.nodes[g.get("data-name")] = (g.get("data-kind"), texts)
-            self.boxes[g.get("data-name")] = _bounds(g)
+        for kind_group in layers["boxes"]:
+            for box in kind_group:
+                self.nodes[box.get("data-name")] = (kind_group.get("class"), [])
+                self.boxes[box.get("data-name")] = _bounds(box)
+        for t in layers["labels"]:
+            self.nodes[t.get("data-of")][1].append(t.text)
         self.edges = [
-            (p.get("data-src"), p.get("data-dst"), _points(p.get("d")))
-            for p in self.root.iter(f"{SVG}path")
-            if p.get("class") == "edge"
+            (p.get("data-src"), p.get("data-dst"), _points(p.get("d"))) for p in layers["edges"]
         ]
-        self.shapes = {
-            t.get("data-of"): t.text
-            for t in self.root.iter(f"{SVG}text")
-            if t.get("class") == "shape"
-        }
+        self.shapes = {t.get("data-of"): t.text for t in layers["shapes"]}
+        self.legend = [t.text for t in layers["legend"]]
 
     @property
     def edge_set(self) -> set[tuple[str, str]]:
@@ -69,14 +65,12 @@ def _points(d: str) -> list[tuple[float, float]]:
     return [tuple(map(float, p.split(","))) for p in d.lstrip("M").split(" L")]
 
 
-def _bounds(g) -> tuple[float, float, float, float]:
+def _bounds(box) -> tuple[float, float, float, float]:
     """x0, y0, x1, y1 of a node's rect or circle."""
-    rect = g.find(f"{SVG}rect")
-    if rect is not None:
-        x, y = float(rect.get("x")), float(rect.get("y"))
-        return x, y, x + float(rect.get("width")), y + float(rect.get("height"))
-    c = g.find(f"{SVG}circle")
-    cx, cy, r = float(c.get("cx")), float(c.get("cy")), float(c.get("r"))
+    if box.tag == f"{SVG}rect":
+        x, y = float(box.get("x")), float(box.get("y"))
+        return x, y, x + float(box.get("width")), y + float(box.get("height"))
+    cx, cy, r = float(box.get("cx")), float(box.get("cy")), float(box.get("r"))
     return cx - r, cy - r, cx + r, cy + r
 
 
@@ -296,8 +290,7 @@ def test_figure_is_legible_on_a_phone_and_says_what_it_is_drawn_from():
     )
     assert "<code>BasicBlock(64, 64)</code>" in html and "64×56×56 input" in html
     assert "torch.fx" in html and html.count("<svg") == 1
-    legend = _Drawn(html.split("<figure", 1)[1].split(">", 1)[1].split("<figcaption")[0])
-    texts = [t.text for t in legend.root.iter(f"{SVG}text") if t.get("class") == "legend"]
-    assert texts == ["convolution", "batch norm", "activation", "add / concatenate"] + [
+    picture = _Drawn(html.split("<figure", 1)[1].split(">", 1)[1].split("<figcaption")[0])
+    assert picture.legend == ["convolution", "batch norm", "activation", "add / concatenate"] + [
         "arrows: channels×height×width"
     ]

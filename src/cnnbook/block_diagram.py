@@ -2,9 +2,8 @@
 
 :func:`trace` runs ``torch.fx``'s symbolic tracer over a module and keeps
 one node per operation of its ``forward`` (a layer, an addition, a
-concatenation), each with the shape it produces for a stated input
-(propagated on the meta device: nothing is computed). :func:`svg` lays the
-graph out in a column and draws it:
+concatenation), each with the shape it produces for a stated input.
+:func:`svg` lays the graph out in a column and draws it:
 
 * the *main path* is the longest path from input to output (the residual
   branch of a block), drawn top to bottom;
@@ -28,6 +27,7 @@ not look inside them.
 from __future__ import annotations
 
 import html
+import itertools
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,18 +104,21 @@ def trace(
 ) -> Graph:
     """The dataflow graph of ``module`` for one input of ``input_shape`` (batch first).
 
-    Shapes are propagated on the meta device, so a module built there
-    (``with torch.device("meta"): ...``) is traced without computing anything.
+    Shapes come from one forward pass of a zero input on the module's device,
+    in evaluation mode. A module built on the meta device computes nothing
+    (but torch's first meta call in a process takes seconds); a small block
+    on the CPU takes milliseconds.
     """
     gm, graph = fx_graph(module, leaves)
     try:
         device = next(module.parameters()).device
     except StopIteration:
-        device = torch.device("meta")
+        device = torch.device("cpu")
     training = module.training
     module.eval()
     try:
-        ShapeProp(gm).propagate(torch.empty(input_shape, device=device))
+        with torch.no_grad():
+            ShapeProp(gm).propagate(torch.zeros(input_shape, device=device))
     finally:
         module.train(training)
     return Graph(tuple(_node(gm, n) for n in graph.nodes))
@@ -337,7 +340,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "pad": ("#8e24aa", "zero-padding shortcut"),
     "merge": ("#e53935", "add / concatenate"),
     "pool": ("#00897b", "pooling"),
-    "fc": ("#6d4c41", "fully connected"),
+    "fc": ("#8d6e63", "fully connected"),
     "stage": ("#1e88e5", "stage of residual blocks"),
     "reshape": ("#757575", "flatten / reshape"),
     "other": ("#757575", "other"),
@@ -353,6 +356,7 @@ LANE = 24.0  # width of a lane that holds only a line
 COLUMN_GAP = 16.0
 MIN_BOX = 120.0
 RADIUS = 11.0  # of the "+" circle
+_figure_ids = itertools.count(1)
 
 
 def shape_text(shape: tuple[int, ...] | None) -> str:
@@ -399,76 +403,90 @@ class _Place:
 
 
 def _f(x: float) -> str:
-    """A coordinate, short: ``12``, ``12.5``."""
-    return f"{x:.1f}".removesuffix(".0")
+    """A coordinate to the half pixel, short: ``12``, ``12.5``."""
+    return f"{round(2 * x) / 2:g}"
 
 
 class _Canvas:
-    """The figure's elements by layer; shared styles sit on each layer's group."""
+    """The figure's elements by layer; shared styles sit on the layers' groups.
+
+    A page shows many of these figures, so the markup stays lean: boxes are
+    grouped by kind (the group carries the colours), every arrow takes its
+    head from one marker, and the labels are a layer of their own that names
+    each box it belongs to (``data-of``).
+    """
 
     def __init__(self) -> None:
         self.edges: list[str] = []
-        self.heads: list[str] = []
+        self.dots: list[str] = []
         self.shapes: list[str] = []
-        self.nodes: list[str] = []
+        self.boxes: dict[str, list[str]] = {}
+        self.labels: list[str] = []
 
     def line(self, points: list[tuple[float, float]], src: str, dst: str) -> None:
-        """A polyline from ``src`` to ``dst`` ending in an arrowhead."""
+        """A polyline from ``src`` to ``dst``; the group's marker draws its arrowhead."""
         d = "M" + " L".join(f"{_f(x)},{_f(y)}" for x, y in points)
-        self.edges.append(f'<path class="edge" data-src="{src}" data-dst="{dst}" d="{d}"/>')
-        (x0, y0), (x1, y1) = points[-2], points[-1]
-        length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1e-9)
-        ux, uy = (x1 - x0) / length, (y1 - y0) / length
-        bx, by = x1 - 7 * ux, y1 - 7 * uy
-        corners = [(x1, y1), (bx - 3.5 * uy, by + 3.5 * ux), (bx + 3.5 * uy, by - 3.5 * ux)]
-        self.heads.append(
-            '<polygon points="' + " ".join(f"{_f(x)},{_f(y)}" for x, y in corners) + '"/>'
-        )
+        self.edges.append(f'<path data-src="{src}" data-dst="{dst}" d="{d}"/>')
 
     def node(self, n: Node, p: _Place) -> None:
-        colour = KINDS[n.kind][0]
-        tip = html.escape(f"{n.target}: {' '.join(n.lines)} → {shape_text(n.shape)}")
-        out = [f'<g class="node" data-name="{n.name}" data-kind="{n.kind}"><title>{tip}</title>']
-        style = f'fill="{colour}" fill-opacity=".22" stroke="{colour}" stroke-width="1.4"'
-        if n.kind == "io":
-            style = 'fill="none" stroke="currentColor" stroke-opacity=".6" stroke-dasharray="4 3"'
+        ident = f'data-name="{n.name}"'  # its kind is its group's class
         if n.lines == ("+",):
-            out.append(f'<circle cx="{_f(p.cx)}" cy="{_f(p.cy)}" r="{RADIUS}" {style}/>')
-            out.append(
-                f'<text x="{_f(p.cx)}" y="{_f(p.cy + 5.5)}" font-size="17" '
-                'font-weight="bold">+</text>'
+            shape = f'<circle {ident} cx="{_f(p.cx)}" cy="{_f(p.cy)}" r="{RADIUS:g}"/>'
+            self.labels.append(
+                f'<text data-of="{n.name}" x="{_f(p.cx)}" y="{_f(p.cy + 5.5)}" '
+                'font-size="17" font-weight="bold">+</text>'
             )
         else:
-            out.append(
-                f'<rect x="{_f(p.cx - p.w / 2)}" y="{_f(p.top)}" width="{_f(p.w)}" '
-                f'height="{_f(p.h)}" rx="4" {style}/>'
+            shape = (
+                f'<rect {ident} x="{_f(p.cx - p.w / 2)}" y="{_f(p.top)}" width="{_f(p.w)}" '
+                f'height="{_f(p.h)}" rx="4"/>'
             )
             for i, line in enumerate(_box_lines(n)):
                 y = p.top + 18 + LINE * i
-                out.append(f'<text x="{_f(p.cx)}" y="{_f(y)}">{html.escape(line)}</text>')
-        self.nodes.append("".join(out) + "</g>")
+                self.labels.append(
+                    f'<text data-of="{n.name}" x="{_f(p.cx)}" y="{_f(y)}">'
+                    f"{html.escape(line)}</text>"
+                )
+        self.boxes.setdefault(n.kind, []).append(shape)
 
     def shape(self, n: Node, x: float, y: float) -> None:
         self.shapes.append(
-            f'<text class="shape" data-of="{n.name}" x="{_f(x)}" y="{_f(y)}">'
-            f"{shape_text(n.shape)}</text>"
+            f'<text data-of="{n.name}" x="{_f(x)}" y="{_f(y)}">{shape_text(n.shape)}</text>'
         )
 
     def dot(self, x: float, y: float) -> None:
-        self.heads.append(f'<circle class="fork" cx="{_f(x)}" cy="{_f(y)}" r="2.6"/>')
+        self.dots.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="2.6"/>')
 
-    def svg_parts(self) -> list[str]:
-        return [
-            '<g fill="none" stroke="currentColor" stroke-opacity=".75" stroke-width="1.3">',
+    def svg_parts(self, arrow_id: str) -> list[str]:
+        parts = [
+            f'<defs><marker id="{arrow_id}" viewBox="0 0 7 7" refX="7" refY="3.5" '
+            'markerWidth="7" markerHeight="7" markerUnits="userSpaceOnUse" orient="auto">'
+            '<path d="M0,0L7,3.5L0,7z" fill-opacity=".75"/></marker></defs>',
+            f'<g class="edges" fill="none" stroke="currentColor" stroke-opacity=".75" '
+            f'stroke-width="1.3" marker-end="url(#{arrow_id})">',
             *self.edges,
-            '</g><g fill-opacity=".75">',
-            *self.heads,
-            f'</g><g font-size="{SMALL}" fill-opacity=".8">',
+            '</g><g class="forks" fill-opacity=".75">',
+            *self.dots,
+            '</g><g class="boxes" fill-opacity=".22" stroke-width="1.4">',
+        ]
+        for kind, shapes in self.boxes.items():
+            parts += [f'<g class="{kind}" {_kind_style(kind)}>', *shapes, "</g>"]
+        return [
+            *parts,
+            f'</g><g class="shapes" font-size="{SMALL}" fill-opacity=".8">',
             *self.shapes,
-            '</g><g text-anchor="middle">',
-            *self.nodes,
+            '</g><g class="labels" text-anchor="middle">',
+            *self.labels,
             "</g>",
         ]
+
+
+def _kind_style(kind: str) -> str:
+    """The colours of a kind's boxes (input and output: a dashed outline in the text colour)."""
+    if kind == "io":
+        return 'fill="none" stroke="currentColor" stroke-opacity=".6" stroke-dasharray="4 3"'
+    colour = KINDS[kind][0]
+    return f'fill="{colour}" stroke="{colour}"'
 
 
 @dataclass
@@ -526,7 +544,7 @@ class _Layout:
             pa, pb = pl[a], pl[b]
             c.line([(pa.cx, pa.bottom), (pa.cx, pb.top)], a, b)
             if _shows_shape(g.node(a)):
-                c.shape(g.node(a), pa.cx + 6, pa.bottom + 12)
+                c.shape(g.node(a), pa.cx + 6, pa.bottom + 11)
         for p in self.paths:
             self._draw_side(c, p)
         for n in g.nodes:
@@ -535,7 +553,7 @@ class _Layout:
     def _draw_side(self, c: _Canvas, p: SidePath) -> None:
         g, pl = self.graph, self.places
         src, dst = pl[p.src], pl[p.dst]
-        fork_y, x = src.bottom + 21, self.lane_x[p.lane]
+        fork_y, x = src.bottom + 18, self.lane_x[p.lane]
         entry = (dst.cx + dst.w / 2, dst.cy)
         c.dot(src.cx, fork_y)
         if not p.chain:
@@ -547,7 +565,7 @@ class _Layout:
             c.line([(x, pl[a].bottom), (x, pl[b].top)], a, b)
         for a in p.chain:
             if _shows_shape(g.node(a)):
-                c.shape(g.node(a), x + 6, pl[a].bottom + 12)
+                c.shape(g.node(a), x + 6, pl[a].bottom + 11)
         last = pl[p.chain[-1]]
         c.line([(x, last.bottom), (x, dst.cy), entry], p.chain[-1], p.dst)
 
@@ -556,23 +574,26 @@ def _legend(kinds: list[str], width: float, y: float) -> tuple[list[str], float]
     """Swatches for the kinds the figure uses, wrapped to ``width``; returns the parts and y."""
     items = [(k, KINDS[k][1]) for k in KINDS if k in kinds and k != "io"]
     items.append(("", "arrows: channels×height×width"))
-    parts, x = [], MARGIN
+    swatches, texts, x = [], [], MARGIN
     for kind, text in items:
         need = (16 if kind else 0) + text_width(text, SMALL) + 12
         if x + need > width - MARGIN and x > MARGIN:
             x, y = MARGIN, y + 16
         if kind:
-            colour = KINDS[kind][0]
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="11" height="11" rx="2" '
-                f'fill="{colour}" fill-opacity="0.22" stroke="{colour}" stroke-width="1.4"/>'
+            swatches.append(
+                f'<rect x="{_f(x)}" y="{_f(y - 9)}" width="11" height="11" rx="2" '
+                f"{_kind_style(kind)}/>"
             )
             x += 16
-        parts.append(
-            f'<text class="legend" x="{x:.1f}" y="{y:.1f}" font-size="{SMALL}">'
-            f"{html.escape(text)}</text>"
-        )
+        texts.append(f'<text x="{_f(x)}" y="{_f(y)}">{html.escape(text)}</text>')
         x += text_width(text, SMALL) + 12
+    parts = [
+        '<g class="legend-swatches" fill-opacity=".22" stroke-width="1.4">',
+        *swatches,
+        f'</g><g class="legend" font-size="{SMALL}">',
+        *texts,
+        "</g>",
+    ]
     return parts, y
 
 
@@ -602,7 +623,8 @@ def _render(graph: Graph, label: str) -> tuple[str, float]:
         f'font-family="Roboto, Helvetica, Arial, sans-serif" font-size="{FONT:g}" '
         'fill="currentColor">'
     )
-    return "\n".join([head, *legend, *canvas.svg_parts(), "</svg>"]), width
+    arrow_id = f"block-arrow-{next(_figure_ids)}"  # unique on a page of many figures
+    return "\n".join([head, *legend, *canvas.svg_parts(arrow_id), "</svg>"]), width
 
 
 def figure(
