@@ -40,12 +40,12 @@ display(
 # %%
 import torch
 import torchvision
-from IPython.display import display
+from IPython.display import HTML, display
 
-from cnnbook import compat, show
+from cnnbook import block_diagram, compat, show
 from cnnbook.analysis.complexity import count_macs, count_params
 from cnnbook.exercises import resnet as ex
-from cnnbook.models import resnet, resnet_keras
+from cnnbook.models import cifar_resnet, preact_resnet, resnet, resnet_keras
 
 SEED = 0
 torch.manual_seed(SEED)
@@ -58,6 +58,21 @@ torch.manual_seed(SEED)
 
 # %%
 show.source(resnet.BasicBlock.forward)
+
+# %% [markdown]
+# The figures on this page are drawn from the code, not by hand:
+# `cnnbook.block_diagram` traces a block's `forward` with `torch.fx` (one node per
+# layer call, addition or concatenation), records the shape each one produces for
+# one input, and draws the residual branch as a column with every other path in a
+# lane beside it. Each arrow carries the shape that flows along it (channels
+# × height × width). Change the block and the figure follows.
+
+# %%
+source = "resnet.BasicBlock(64, 64)"
+figure = block_diagram.figure(
+    resnet.BasicBlock(64, 64), (1, 64, 56, 56), "BasicBlock", source
+)
+HTML(figure)
 
 
 # %% [markdown]
@@ -134,6 +149,11 @@ with torch.no_grad():
 caption = "Bottleneck(256, 64): 256 → 64 → 64 → 256 channels"
 display(show.table(rows, ["step", "shape", "parameters"], caption))
 
+# %% tags=["hide-input"]
+source = "resnet.Bottleneck(256, 64)"
+HTML(block_diagram.figure(bottleneck, (1, 256, 56, 56), "Bottleneck", source))
+
+# %%
 candidates = [
     ("BasicBlock, 64 channels", resnet.BasicBlock(64, 64), 64),
     ("Bottleneck, 256 -> 64 -> 256", bottleneck, 256),
@@ -186,6 +206,21 @@ headers = ["ResNet-50", "1x1 stride", "3x3 stride", "parameters", "MACs at 224"]
 display(show.table(rows, headers))
 
 # %% [markdown]
+# The first block of the second stage, drawn from each of the two models: the same
+# layers, the stride on a different convolution, and so a different shape after
+# the first $1 \times 1$.
+
+# %% tags=["hide-input"]
+figures = [
+    block_diagram.figure(model.layer2[0], (1, 256, 56, 56), title, source)
+    for title, model, source in (
+        ("V1 (paper)", v1, 'resnet.resnet50(variant="v1").layer2[0]'),
+        ("V1.5 (torchvision)", v15, "resnet.resnet50().layer2[0]"),
+    )
+]
+HTML(block_diagram.gallery(*figures))
+
+# %% [markdown]
 # ## Shortcuts whose shape changes: options A, B and C
 #
 # The paper compares three ways to handle shortcuts (section 4.1, Table 3):
@@ -205,6 +240,22 @@ y = resnet.PadShortcut(2, 4, stride=2)(x)
 print("in ", tuple(x.shape), "-> out", tuple(y.shape))
 print("channel 0 kept, subsampled:\n", y[0, 0])
 print("channel 3 is new and zero:\n", y[0, 3])
+
+# %% [markdown]
+# The first block of the CIFAR ResNet-20's second stage halves the side and
+# doubles the channels. Drawn under option A (the paper's choice for these
+# networks) and option B, the two blocks differ only in their shortcut lane: a
+# parameter-free zero-padding identity against a strided $1 \times 1$ convolution
+# with its batch norm.
+
+# %% tags=["hide-input"]
+figures = []
+for option in "AB":
+    figure_block = cifar_resnet.cifar_resnet20(shortcut=option).layer2[0]
+    source = f'cifar_resnet20(shortcut="{option}").layer2[0]'
+    title = f"Option {option}"
+    figures.append(block_diagram.figure(figure_block, (1, 16, 32, 32), title, source))
+HTML(block_diagram.gallery(*figures))
 
 # %% [markdown]
 # What each option costs, counted on the built networks:
@@ -256,9 +307,19 @@ display(
 # as `cnnbook.models.preact_resnet` writes it:
 
 # %%
-from cnnbook.models import preact_resnet
+show.source(preact_resnet.PreActBasicBlock.forward)
 
-display(show.source(preact_resnet.PreActBasicBlock.forward))
+# %% [markdown]
+# Drawn from the first block of the pre-activation ResNet-20, next to the
+# BasicBlock figure above: batch norm and ReLU now come first, and the addition
+# is the block's last operation.
+
+# %% tags=["hide-input"]
+source = "cifar_preact_resnet20().layer1[0]"
+figure_block = preact_resnet.cifar_preact_resnet20().layer1[0]
+HTML(block_diagram.figure(figure_block, (1, 16, 32, 32), "Pre-activation", source))
+
+# %%
 pre = preact_resnet.PreActBasicBlock(16, 16).eval()
 post = resnet.BasicBlock(16, 16).eval()
 for block in (pre, post):
@@ -282,6 +343,23 @@ display(
 #
 # ## ResNet-50 two ways
 #
+# First the whole network as torchvision writes it (and `cnnbook.models.resnet`
+# after it): a stem, four stages `layer1` .. `layer4`, global pooling and the
+# classifier. Each stage is an `nn.Sequential` of Bottlenecks, drawn as one box
+# that reads its first block's branch, stride and shortcut from that block's own
+# graph.
+
+# %% tags=["hide-input"]
+stages_figure = block_diagram.figure(
+    v15,
+    (1, 3, 224, 224),
+    "ResNet-50 stages",
+    "resnet.resnet50()",
+    leaves=(torch.nn.Sequential,),  # a stage is one box
+)
+HTML(stages_figure)
+
+# %% [markdown]
 # The classic Keras ResNet-50 is written with two functions: `conv_block`, a
 # Bottleneck whose shortcut is a projection, used first in each stage, and
 # `identity_block`, a Bottleneck whose shortcut is the input. The package's

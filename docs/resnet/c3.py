@@ -43,9 +43,9 @@ import inspect
 
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
+from IPython.display import HTML, display
 
-from cnnbook import plots, show
+from cnnbook import block_diagram, plots, show
 from cnnbook.exercises import resnet_torchvision as ex
 from cnnbook.experiments import c3_compare
 from cnnbook.models import c3
@@ -66,6 +66,23 @@ print(inspect.getsource(c3.C3Bottleneck))
 
 # %%
 print(inspect.getsource(c3.C3.forward))
+
+# %% [markdown]
+# The same block as a figure, drawn by `cnnbook.block_diagram` from the `torch.fx`
+# graph of `C3(64, 64, n=2)` (as on [Residual blocks](blocks.py)): each box is one
+# of YOLOv5's conv-BN-SiLU units, the chain of bottlenecks runs down the middle
+# with each residual shortcut beside it, and the `cv2` branch joins it at the
+# concatenation. The arrows carry the shapes for a $64 \times 16 \times 16$ input.
+
+# %%
+figure = block_diagram.figure(
+    c3.C3(64, 64, n=2),
+    (1, 64, 16, 16),
+    "C3 block",
+    "c3.C3(64, 64, n=2)",
+    leaves=(c3.ConvBNAct,),  # one box per conv-BN-SiLU unit
+)
+HTML(figure)
 
 # %% [markdown]
 # A shape trace through `C3(64, 64, n=2)` on a $64 \times 16 \times 16$ tensor:
