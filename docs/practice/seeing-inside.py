@@ -140,7 +140,8 @@ display(show.note(text, "info", "Learnt or drawn at random?"))
 #
 # One validation patch, run through the trained VGG, with a forward hook on each
 # block to keep its output (`inside.layer_outputs`). Each block halves the height
-# and width and doubles the channels; the first 8 channels of each are drawn, on
+# and width and doubles the channels. Of each block's maps, the 8 with the largest
+# mean activation for this patch are drawn (many others are almost all zero), on
 # one colour scale per block.
 
 # %%
@@ -153,12 +154,13 @@ blocks = [f"features.{i}" for i in range(len(nets["VGG"].features))]
 outputs = inside.layer_outputs(nets["VGG"], image, blocks)
 for i, out in enumerate(outputs.values(), start=1):
     c, h, w = out.shape[1:]
+    strongest = out[0].mean(dim=(1, 2)).topk(8).indices.sort().values.tolist()
     plots.heatmaps(
-        list(out[0, :8]),
-        [f"map {k}" for k in range(8)],
-        "activation (after ReLU)",
+        [out[0, k] for k in strongest],
+        [f"map {k}" for k in strongest],
+        "activation",
         ncols=8,
-        title=f"block {i}: {c} maps of {h} x {w} (the first 8)",
+        title=f"block {i}: {c} maps of {h} x {w}, the 8 most active",
     )
     plt.show()
 
@@ -275,7 +277,7 @@ display(
     show.table(
         rows,
         ["network", "maps", "share on its class's half", "above 0.5", "all-zero"],
-        "Half-and-half validation images; mean over maps",
+        f"Half-and-half validation images; mean over maps; seed {SEED}",
         formats={"share on its class's half": ".1%", "above 0.5": ".1%"},
     )
 )
