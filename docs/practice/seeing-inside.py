@@ -296,11 +296,11 @@ display(show.note(reading, "info", "Reading of this build's numbers"))
 # ## What this shows, and what it does not
 #
 # The scale is small on purpose: three classes of grey texture, $32 \times 32$
-# pixels, networks with tens of thousands of parameters trained for 60 steps, so
-# that the page trains them in seconds. At this scale the page shows the mechanics
-# (filters, feature maps and Grad-CAM computed from a real trained network) and one
-# honest test of Grad-CAM: whether the map moves with the class on images built so
-# that the right answer is known.
+# pixels, networks of well under a million parameters trained for a few dozen
+# steps, so that the page trains them in seconds. At this scale the page shows the
+# mechanics (filters, feature maps and Grad-CAM computed from a real trained
+# network) and one honest test of Grad-CAM: whether the map moves with the class
+# on images built so that the right answer is known.
 #
 # It does not show how Grad-CAM behaves on photographs of objects at $224 \times
 # 224$, where the last convolutional maps of a VGG-16 or a ResNet-50 are $14
