@@ -239,17 +239,15 @@ def stage_lines(stage: nn.Module) -> tuple[str, ...]:
     main = set(main_path(g))
     layers = [gm.get_submodule(n.target) for n in g.nodes if n.name in main and n.kind == "conv"]
     convs = [c for c in layers if isinstance(c, nn.Conv2d)]
-    branch = " · ".join(conv_text(c).split(", stride")[0].replace(" conv", "") for c in convs)
-    side = [n for n in g.nodes if n.name not in main and n.kind != "io"]
-    shortcut = (
-        "zero-padding shortcut"
-        if any(n.kind == "pad" for n in side)
-        else "projection shortcut"
-        if any(n.kind == "conv" for n in side)
-        else "identity shortcut"
-    )
+    branch = " · ".join(f"{c.kernel_size[0]}×{c.kernel_size[1]}, {c.out_channels}" for c in convs)
+    side_kinds = {n.kind for n in g.nodes if n.name not in main}
+    shortcut = "identity"
+    if "pad" in side_kinds:
+        shortcut = "zero-padding"
+    elif "conv" in side_kinds:
+        shortcut = "projection"
     stride = max((_pair(c.stride) for c in convs), default=1)
-    return (head, branch, f"first: stride {stride}, {shortcut}")
+    return (head, branch, f"first: stride {stride}, {shortcut} shortcut")
 
 
 # --------------------------------------------------------------------------- layout
