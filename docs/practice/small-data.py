@@ -3,8 +3,8 @@
 #
 # The ResNet-50 tutorial this book grew from trains on a few hundred bird photos
 # of four species, from scratch, and logs a test accuracy that jumps around from
-# one epoch to the next: it falls by half between two epochs, doubles in the
-# next, and keeps wobbling by several points to the end. Nothing is broken. This
+# one epoch to the next: it falls sharply between two epochs, more than doubles
+# in the next, and keeps wobbling by several points to the end. Nothing is broken. This
 # page reproduces the effect on the package's own small data, explains where it
 # comes from, measures what starting from a pretrained network changes, and ends
 # with the route a real project takes: `--weights`, torchvision's ImageNet
@@ -59,12 +59,12 @@ SEEDS = (0, 1, 2)
 # %%
 setup = small_data.Setup()
 # The prose of this page describes this setup; a changed setup must change it too.
-assert (setup.model, setup.tiny_data, setup.pretrain_data, setup.batch_size) == (
-    "cifar_resnet20",
-    "textures",
-    "mnist",
+described = (setup.model, setup.base_channels, setup.tiny_data, setup.pretrain_data)
+assert described == ("cifar_resnet20", 8, "textures", "mnist"), "update the prose"
+assert (setup.optimizer, setup.batch_size) == (
+    "adam",
     8,
-), "update the page's description"
+)  # a constant rate: fit's default
 display(show.table(list(vars(setup).items()), ["setting", "value"]))
 
 # %% [markdown]
@@ -83,8 +83,10 @@ def curves(ax, start, color):
     """Each seed's validation accuracy (thin) and their mean (thick)."""
     runs = [r for r in result["runs"] if r["start"] == start]
     epochs = range(1, len(runs[0]["val_acc"]) + 1)
-    for r in runs:
-        ax.plot(epochs, [100 * a for a in r["val_acc"]], color=color, lw=0.8, alpha=0.6)
+    for i, r in enumerate(runs):
+        acc = [100 * a for a in r["val_acc"]]
+        label = "one seed" if i == 0 else None
+        ax.plot(epochs, acc, color=color, lw=0.8, alpha=0.6, label=label)
     per_epoch = zip(*(r["val_acc"] for r in runs), strict=True)
     mean = [100 * statistics.fmean(a) for a in per_epoch]
     ax.plot(epochs, mean, color=color, lw=2.5, label=f"{start}: mean of {len(runs)}")
