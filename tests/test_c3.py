@@ -1,5 +1,9 @@
 """YOLOv5's C3 block: structure, parameter arithmetic, the residual switch."""
 
+import copy
+import dataclasses
+import json
+
 import pytest
 import torch
 
@@ -87,3 +91,56 @@ def test_small_comparison_runs_and_summarizes():
     summary = c3_compare.aggregate(result)
     assert [s["seeds"] for s in summary] == [1, 1]
     assert all(0 <= s["val_acc"] <= 1 and s["final_train_loss"] > 0 for s in summary)
+
+
+# --------------------------------------------------------------------------- recorded run
+
+
+def _recorded_file(jobs: int) -> dict:
+    from cnnbook.experiments import c3_compare
+    from cnnbook.results import record
+    from cnnbook.results.registry import KINDS
+
+    return {
+        "command": record.record_command("c3", "cpu", (0,), jobs, None),
+        "runinfo": dict.fromkeys(("torch", "torchvision", "python", "cpu", "gpu", "date"), "x"),
+        "code": KINDS["c3"].fingerprint(),
+        "device": "cpu",
+        **c3_compare.record(seeds=(0,), jobs=jobs, setup=c3_compare.DRY_RUN),
+    }
+
+
+def _check(result: dict, tmp_path) -> list[str]:
+    from cnnbook.results import check
+    from cnnbook.results.registry import KINDS
+
+    kinds = {"c3": dataclasses.replace(KINDS["c3"], setup=lambda: result["setup"])}
+    (tmp_path / "c3-cpu.json").write_text(json.dumps(result))
+    return check.check(tmp_path, kinds)
+
+
+@pytest.mark.slow
+def test_a_recorded_c3_run_passes_the_check_and_an_edited_number_does_not(tmp_path):
+    from cnnbook.experiments import c3_compare
+
+    result = _recorded_file(jobs=2)  # two processes: the rows must not depend on it
+    labels = [label for label, _ in c3_compare.SETTINGS]
+    assert [(r["variant"], r["seed"]) for r in result["rows"]] == [(v, 0) for v in labels]
+    assert all(len(r["train_error"]) == len(r["val_error"]) == 1 for r in result["rows"])
+    assert _check(result, tmp_path) == []
+    edited = copy.deepcopy(result)
+    edited["rows"][0]["train_loss"][0] += 0.01
+    (problem,) = _check(edited, tmp_path)
+    assert "replaying c3_net seed 0 gives train_loss" in problem
+    del edited["rows"][1]["variant"]
+    assert any("variant" in p for p in _check(edited, tmp_path))
+
+
+def test_the_recorded_c3_setup_reads_back_from_json_and_is_the_documented_scale():
+    from cnnbook.experiments import c3_compare
+
+    stored = json.loads(json.dumps(dataclasses.asdict(c3_compare.RECORDED)))
+    assert c3_compare.setup_from(stored) == c3_compare.RECORDED
+    # The comment above RECORDED promises all digits, 20 epochs and two rate drops.
+    assert (c3_compare.RECORDED.subset, c3_compare.RECORDED.epochs) == (None, 20)
+    assert c3_compare.RECORDED.decay_at == (0.5, 0.75) and c3_compare.RECORDED.val_curve

@@ -109,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("results", help="make or check the recorded results in docs/results/")
     rsub = r.add_subparsers(dest="action", required=True, parser_class=_Parser)
     rec = rsub.add_parser("record", help="run an experiment at its recorded scale, write its JSON")
-    rec.add_argument("name", help="the experiment (degradation)")
+    from cnnbook.results.registry import KINDS  # no torch: the parser stays fast to build
+
+    recordable = sorted(name for name, kind in KINDS.items() if kind.make is not None)
+    rec.add_argument("name", help="the experiment: " + ", ".join(recordable))
     rec.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     rec.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     rec.add_argument("--jobs", type=_positive_int, default=1, help="CPU processes side by side")

@@ -159,6 +159,31 @@ KINDS: dict[str, Kind] = {
             make=_later("cnnbook.experiments.kernel_size", "make"),
         ),
         Kind(
+            "c3",
+            code=(
+                "src/cnnbook/experiments/c3_compare.py",
+                "src/cnnbook/experiments/recording.py",
+                "src/cnnbook/experiments/common.py",
+                "src/cnnbook/models/c3.py",
+                *TRAINING,
+            ),
+            required=("rows", "setup", "steps_per_epoch"),
+            row_fields=(
+                "variant",
+                "model",
+                "seed",
+                "final_train_error",
+                "final_val_error",
+                "train_error",
+                "train_loss",
+                "val_error",
+                "threads",
+            ),
+            setup=_later("cnnbook.experiments.c3_compare", "recorded_setup"),
+            replay=_later("cnnbook.experiments.c3_compare", "replay"),
+            make=_later("cnnbook.experiments.c3_compare", "make"),
+        ),
+        Kind(
             "scaling",
             code=(
                 "benchmarks/scaling.py",
