@@ -142,7 +142,8 @@ def exact_bn_acc(model: nn.Module, bundle: data.DataBundle) -> float:
     means and variances of recent batches of 8 images, taken while the
     weights were still moving; evaluation normalises with that average.
     Here a copy of the model computes them once, from all training images
-    in one batch, under its final weights. The difference from the last
+    in one batch (as training sees them, random flips included), under its
+    final weights. The difference from the last
     epoch's score is what the running estimate cost (or gained) at the end.
     """
     exact = copy.deepcopy(model)
