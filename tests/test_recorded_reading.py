@@ -91,3 +91,30 @@ def test_final_error_rows_are_percentages_in_the_headers_order():
     model, seeds, mean, sd, low, high, val = rows["cifar_plain56"]
     assert (model, seeds) == ("cifar_plain56", 3)
     assert (mean, sd, low, high, val) == pytest.approx((12, 2, 10, 14, 13))
+
+
+def _c3_run(train: dict[str, tuple[float, ...]]) -> dict:
+    run = _run(train)
+    for row in run["rows"]:  # C3 rows share one model and differ by variant
+        row["variant"], row["model"] = row["model"], "c3_net"
+    return run
+
+
+C3 = {
+    "C3 x1, shortcut": (0.02, 0.03, 0.04),
+    "C3 x1, no shortcut": (0.02, 0.05, 0.01),
+    "C3 x4, shortcut": (0.01, 0.01, 0.01),
+    "C3 x4, no shortcut": (0.09, 0.08, 0.07),
+}
+
+
+def test_c3_rows_group_by_variant_and_the_reading_counts_seeds():
+    run = _c3_run(C3)
+    rows = {r[0]: r for r in recorded.final_error_rows(run, "variant")}
+    assert set(rows) == set(C3) and rows["C3 x4, no shortcut"][2] == pytest.approx(8.0)
+    x1_train, _, x4_train, x4_val = recorded.read_c3(run)
+    # x1: 0.02=0.02 (tie), 0.03<0.05 (lower), 0.04>0.01 (higher)
+    assert "3.00% against 2.67%" in x1_train
+    assert "lower for 1, equal for 1 and higher for 1 of 3 seeds" in x1_train
+    assert "1.00% against 8.00%" in x4_train and "lower for 3, equal for 0" in x4_train
+    assert "validation error was 2.00% against 9.00%" in x4_val

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from cnnbook.experiments.common import count_above, group_runs
 
 
-def by_model(result: dict) -> dict[str, list[dict]]:
-    """The rows of a recorded run grouped by model, each group in seed order."""
-    groups = group_runs(result["rows"], "model")
+def by_model(result: dict, key: str = "model") -> dict[str, list[dict]]:
+    """The rows of a recorded run grouped by ``key`` (model or variant), each in seed order."""
+    groups = group_runs(result["rows"], key)
     return {name: sorted(rows, key=lambda r: r["seed"]) for name, rows in groups.items()}
 
 
@@ -31,11 +31,11 @@ def mean_curve(rows: Sequence[dict], metric: str) -> list[float]:
     return [statistics.fmean(points) for points in zip(*(r[metric] for r in rows), strict=True)]
 
 
-def summary(result: dict, metrics: Sequence[str]) -> list[dict]:
-    """Per model: the number of seeds and, per metric, its mean, spread (sd), min and max."""
+def summary(result: dict, metrics: Sequence[str], key: str = "model") -> list[dict]:
+    """Per ``key``: the number of seeds and, per metric, its mean, spread (sd), min and max."""
     out = []
-    for name, rows in by_model(result).items():
-        row: dict = {"model": name, "seeds": len(rows)}
+    for name, rows in by_model(result, key).items():
+        row: dict = {key: name, "seeds": len(rows)}
         for metric in metrics:
             values = [r[metric] for r in rows]
             row[metric] = {
@@ -54,13 +54,16 @@ FINAL_ERROR_HEADERS = (
 )  # fmt: skip
 
 
-def final_error_rows(result: dict) -> list[tuple]:
-    """Per model: seeds, final training error (mean, sd, min, max) and validation error, in %."""
+def final_error_rows(result: dict, key: str = "model") -> list[tuple]:
+    """Per ``key``: seeds, final training error (mean, sd, min, max) and validation error, in %.
+
+    The first column of :data:`FINAL_ERROR_HEADERS` names ``key``'s values.
+    """
     rows = []
-    for r in summary(result, ("final_train_error", "final_val_error")):
+    for r in summary(result, ("final_train_error", "final_val_error"), key):
         train, val = r["final_train_error"], r["final_val_error"]
         percent = [100 * train[k] for k in ("mean", "sd", "min", "max")]
-        rows.append((r["model"], r["seeds"], *percent, 100 * val["mean"]))
+        rows.append((r[key], r["seeds"], *percent, 100 * val["mean"]))
     return rows
 
 
@@ -114,3 +117,23 @@ def read_degradation(result: dict) -> list[str]:
         f"(lower for {below} of {n} seeds)."
     )
     return [plain, residual, shortcut]
+
+
+def read_c3(result: dict) -> list[str]:
+    """The reading of a recorded C3 run: per chain depth, what the shortcut did, seed by seed."""
+    groups = by_model(result, "variant")
+    mean = statistics.fmean
+    lines = []
+    for depth in ("x1", "x4"):
+        on, off = groups[f"C3 {depth}, shortcut"], groups[f"C3 {depth}, no shortcut"]
+        n = len(on)
+        for metric, what in (("final_train_error", "training"), ("final_val_error", "validation")):
+            a, b = [r[metric] for r in on], [r[metric] for r in off]
+            lower = count_above(b, a)
+            ties = sum(x == y for x, y in zip(a, b, strict=True))
+            lines.append(
+                f"With {depth[1:]} bottleneck(s) per C3, the shortcut's final {what} error was "
+                f"{_pct(mean(a))} against {_pct(mean(b))} without it: lower for {lower}, "
+                f"equal for {ties} and higher for {n - lower - ties} of {n} seeds."
+            )
+    return lines
