@@ -163,6 +163,10 @@ def test_show_gives_caption_html_and_text():
     html = code._repr_html_()
     assert 'class="language-python highlight"' in html
     assert "conv3x3" in html and "<span" in html
+    # The stylesheet fits the font to the longest line, which the listing states.
+    longest = max(len(line) for line in inspect.getsource(tv_resnet.conv3x3).splitlines())
+    assert code.columns == longest > 88
+    assert f'<div class="cnnbook-listing" style="--cnnbook-columns: {longest}">' in html
     assert "def conv3x3(" in repr(code)
 
 

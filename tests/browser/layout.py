@@ -6,9 +6,12 @@ passes), so a failing test names the page, the width and the element:
 * ``wide_problems`` at 1280 px: a table that does not fit the content
   column (a horizontal scroll box counts as not fitting), a code or output
   block whose content is wider than the block.
-* ``narrow_problems`` at 390 px: the page scrolls sideways as a whole.
+* ``narrow_problems`` at 390 px: the page scrolls sideways as a whole; a
+  box that scrolls sideways (code, output, a table, a formula) with no
+  visible cue that it does (the fading edge of extra.css).
 * ``style_problems`` at any width: an element with ``word-break: break-all``
-  (it splits numbers such as ``1,792`` across lines).
+  (it splits numbers such as ``1,792`` across lines); a code or output block
+  set smaller than ``MIN_CODE_PX``.
 * ``page_problems`` once per page: a table-of-contents entry that differs
   from its heading, more than one provenance line, more than
   ``MAX_HTML_BYTES`` of HTML (inline images count: they travel with it).
@@ -19,6 +22,10 @@ from __future__ import annotations
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 390, "height": 844}
 MAX_HTML_BYTES = 200_000
+# The smallest text a code or output block may have. Listings of installed
+# sources keep their long lines and shrink to fit the column, down to this;
+# below it, on a phone, they scroll in their own box instead.
+MIN_CODE_PX = 11
 # The provenance line (runinfo.describe and the page footer) names the package, then torch.
 PROVENANCE = r"with cnnbook \S+; torch"
 
@@ -71,9 +78,22 @@ _NARROW_JS = (
     "() => {"
     + _LABEL
     + """
+  const problems = [];
+  // A box inside the page that scrolls sideways must show that it does: the
+  // stylesheet fades the edge where more is hidden (a mask). Material draws
+  // arrows beside its own tab labels instead.
+  for (const el of document.querySelectorAll('article *')) {
+    const style = getComputedStyle(el);
+    if (!['auto', 'scroll'].includes(style.overflowX) || el.clientWidth === 0) continue;
+    if (el.scrollWidth <= el.clientWidth + 1 || el.classList.contains('tabbed-labels')) continue;
+    if ((style.maskImage || style.webkitMaskImage || 'none') === 'none') {
+      problems.push(`${el.tagName.toLowerCase()} "${label(el)}" scrolls sideways ` +
+        `(${el.scrollWidth} px in ${el.clientWidth} px) with no cue that it does`);
+    }
+  }
   const root = document.documentElement;
   const width = root.clientWidth;
-  if (root.scrollWidth <= width + 1 && document.body.scrollWidth <= width + 1) return [];
+  if (root.scrollWidth <= width + 1 && document.body.scrollWidth <= width + 1) return problems;
   // Name the widest elements that stick out and are not inside a scroll box.
   const clipped = (el) => {
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
@@ -89,22 +109,30 @@ _NARROW_JS = (
   out.sort((a, b) => b[0] - a[0]);
   const names = out.slice(0, 3).map(([right, el]) =>
     `${el.tagName.toLowerCase()} "${label(el)}" reaches ${Math.round(right)} px`);
-  return [`the page is ${Math.max(root.scrollWidth, document.body.scrollWidth)} px wide ` +
-    `at ${width} px and scrolls sideways: ${names.join('; ') || 'no single element'}`];
+  return problems.concat([`the page is ${Math.max(root.scrollWidth, document.body.scrollWidth)} ` +
+    `px wide at ${width} px and scrolls sideways: ${names.join('; ') || 'no single element'}`]);
 }"""
 )
 
 _STYLE_JS = (
-    "() => {"
+    "(minPx) => {"
     + _LABEL
     + """
   const out = [];
   for (const el of document.querySelectorAll('body *')) {
     if (getComputedStyle(el).wordBreak === 'break-all') out.push(el);
   }
-  return out.slice(0, 5).map((el) =>
+  const problems = out.slice(0, 5).map((el) =>
     `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${label(el)}" has ` +
     `word-break: break-all`).concat(out.length > 5 ? [`and ${out.length - 5} more`] : []);
+  for (const el of document.querySelectorAll('article pre, article pre > code')) {
+    const px = parseFloat(getComputedStyle(el).fontSize);
+    if (el.clientWidth > 0 && px < minPx - 0.01) {
+      problems.push(`code or output "${label(el)}" is set in ${px.toFixed(1)} px ` +
+        `(at least ${minPx} px)`);
+    }
+  }
+  return problems;
 }"""
 )
 
@@ -159,13 +187,15 @@ def wide_problems(page) -> list[str]:
 
 
 def narrow_problems(page) -> list[str]:
-    """The page scrolling sideways as a whole, at the current (narrow) viewport."""
+    """The page scrolling sideways as a whole, and boxes that scroll with no cue,
+    at the current (narrow) viewport."""
     return page.evaluate(_NARROW_JS)
 
 
 def style_problems(page) -> list[str]:
-    """Elements that break words anywhere (``word-break: break-all``)."""
-    return page.evaluate(_STYLE_JS)
+    """Elements that break words anywhere (``word-break: break-all``), and code
+    or output blocks set smaller than ``MIN_CODE_PX``."""
+    return page.evaluate(_STYLE_JS, MIN_CODE_PX)
 
 
 def page_problems(page) -> list[str]:

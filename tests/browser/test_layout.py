@@ -28,13 +28,19 @@ _FOOTER = "<p>This page was built with cnnbook 0.1.0; torch 2.9; GPU: none.</p>"
 # block that fit, a scroll box whose content fits it, a formula in a heading
 # (MathJax keeps its text in assistive MathML; the entry shows it as plain
 # text), a permalink, an API reference heading (listed by the object's own
-# name) and one provenance line.
+# name), one provenance line, and, on a phone, a box that scrolls with a
+# fading edge and tab labels that scroll beside the theme's own arrows.
+_CUE = "mask-image: linear-gradient(to right, #000 80%, transparent)"
 _GOOD_BODY = (
     '<h2 id="vgg">The <code>VGG</code> class<a class="headerlink" href="#vgg">¶</a></h2>'
     '<h2 id="at-32">VGG at <mjx-container><mjx-assistive-mml>32×32</mjx-assistive-mml>'
     "</mjx-container></h2>"
     '<div style="overflow-x: auto"><table><caption>Two columns</caption>'
     "<tr><th>a</th><th>b</th></tr></table></div>"
+    f'<div style="overflow-x: auto; {_CUE}"><table style="width: 500px">'
+    "<tr><th>Cued</th></tr></table></div>"
+    '<div class="tabbed-labels" style="overflow-x: auto">'
+    '<span style="display: inline-block; width: 500px">CPU GPU</span></div>'
     '<h3 id="m.f" class="doc doc-heading"><code>m.f</code>'
     '<span class="doc doc-labels"><small>property</small></span></h3>'
     "<pre><code>x = 1</code></pre>" + _FOOTER
@@ -61,7 +67,15 @@ _BROKEN = {
         '<pre style="overflow-x: auto"><code>' + "conv(64) " * 40 + "</code></pre>",
         "",
     ),
+    # Fits at 1280 px; on a phone it scrolls, and nothing shows that it does.
+    "no-cue": (
+        '<div style="overflow-x: auto"><table style="width: 500px">'
+        "<tr><th>Phone</th></tr></table></div>",
+        "",
+    ),
     "break-all": ('<pre style="word-break: break-all">1,792</pre>', ""),
+    # A listing shrunk until its long lines fit, past what a reader can read.
+    "tiny-code": ('<pre style="font-size: 9px"><code>class VGG16_Weights</code></pre>', ""),
     # What the theme's table of contents made of headings with inline code.
     "toc": (
         '<h2 id="vgg">The <code>VGG</code> class</h2><h2 id="fw"><code>forward</code></h2>',
@@ -118,9 +132,19 @@ EXPECTED = {
         ("wide", 'table "Wide configs" is 1200 px wide in a 800 px column'),
         ("narrow", "scrolls sideways"),
     ],
-    "scrolled-table": [("wide", 'table "Zoo" is 600 px wide')],
-    "wide-code": [("wide", 'code or output "conv(64)')],
+    "scrolled-table": [
+        ("wide", 'table "Zoo" is 600 px wide'),
+        ("narrow", 'div "Zoo" scrolls sideways (600 px in 300 px) with no cue'),
+    ],
+    "wide-code": [
+        ("wide", 'code or output "conv(64)'),
+        ("narrow", 'pre "conv(64)'),
+    ],
+    "no-cue": [("narrow", 'div "Phone" scrolls sideways')],
     "break-all": [("style", "word-break: break-all")],
+    "tiny-code": [
+        ("style", 'code or output "class VGG16_Weights" is set in 9.0 px (at least 11 px)')
+    ],
     "toc": [
         ("page", 'entry "The class" differs from its heading "The VGG class"'),
         ("page", 'entry "" differs from its heading "forward"'),

@@ -21,9 +21,7 @@ PAGES = site_pages(SITE)
 # wide tables, heavy pages), listed so that any NEW problem fails the test. Remove
 # an entry when its page is fixed.
 KNOWN = {
-    "reference/api": ["222 kB of HTML"],
     "resnet/inside-torchvision": [
-        "251 kB of HTML",
         'at 1280 px: table "builder"',
         'at 1280 px: code or output "class ResNet50_Weights(WeightsEnum):"',
         'at 1280 px: code or output "hub directory with TORCH_HOME',
@@ -46,7 +44,6 @@ KNOWN = {
         'at 1280 px: code or output "In this run the best epoch was',
     ],
     "vgg/why-3x3": [
-        "244 kB of HTML",
         'at 1280 px: table "VGG-16: receptive field after each',
         'at 1280 px: table "16x16 patch, 1 channel, 3 classes',
         'at 1280 px: code or output "estimated total',

@@ -39,11 +39,20 @@ class Code:
             body = highlight(self.text, PythonLexer(), HtmlFormatter(nowrap=True))
         except ImportError:  # pragma: no cover - pygments ships with the docs stack
             body = html.escape(self.text)
+        # The stylesheet sizes the font so that the longest line fits the box
+        # (down to a readable minimum, below which the box scrolls): torchvision's
+        # lines run to 120 characters, and the listing must stay its exact text.
         return (
+            f'<div class="cnnbook-listing" style="--cnnbook-columns: {self.columns}">'
             f'<p class="cnnbook-source-caption"><code>{html.escape(self.caption)}</code></p>'
             f'<div class="language-python highlight"><pre><span></span><code>{body}'
-            "</code></pre></div>"
+            "</code></pre></div></div>"
         )
+
+    @property
+    def columns(self) -> int:
+        """The length of the longest line, in characters."""
+        return max(len(line) for line in self.text.expandtabs().splitlines())
 
     def __repr__(self) -> str:
         return f"# {self.caption}\n{self.text}"
