@@ -86,11 +86,12 @@ rows = [
 headers = ["", "softmax + CrossEntropyLoss", "CrossEntropyLoss alone"]
 display(show.table(rows, headers, f"Same initial weights and batches, seed {SEED}"))
 k = r["num_classes"]
-print(
+floor = (
     f"Lowest possible loss with the extra softmax ({k} classes): "
     f"log(1 + {k - 1}/e) = {r['loss_floor']:.4f}; "
     f"highest possible confidence: e/(e + {k - 1}) = {r['confidence_cap']:.4f}."
 )
+display(show.note(floor, "info", "The floor the extra softmax sets"))
 
 # %% [markdown]
 # **Fix:** return the logits from `forward` and let the loss do the softmax.
