@@ -75,6 +75,10 @@ ARXIV = {
     "goyal2017largebatch": "1706.02677",
     "luo2016erf": "1701.04128",
     "selvaraju2017gradcam": "1610.02391",
+    "yosinski2014transferable": "1411.1792",
+    "zeiler2014visualizing": "1311.2901",
+    "zhou2016cam": "1512.04150",
+    "kokhlikyan2020captum": "2009.07896",
 }
 
 
