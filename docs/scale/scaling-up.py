@@ -258,10 +258,11 @@ for path in recorded:
         )
     )
     info = r["runinfo"]
-    print(
+    measured = (
         f"Measured {info['date']} on CPU {info['cpu']}, GPU {info['gpu']}, "
         f"torch {info['torch']}; model {r['model']}, global batch {r['global_batch']}."
     )
+    display(show.note(measured, "note", f"Recorded run ({path.name})"))
 if not recorded:
     print("No committed scaling results yet: run benchmarks/scaling.py (above).")
 
@@ -364,10 +365,11 @@ for path in gpu_reports:
         )
     )
     info, peak = r["runinfo"], r["peak"] or {"name": "not in the table: no MFU"}
-    print(
+    measured = (
         f"Measured {info['date']} on {r['device']} (peak: {peak['name']}), "
         f"torch {info['torch']}. Degradation run: {r['degradation']['status']}."
     )
+    display(show.note(measured, "note", f"Recorded run ({path.name})"))
 if not gpu_reports:
     display(
         show.note(

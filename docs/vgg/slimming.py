@@ -236,11 +236,12 @@ headers = ["variant (trained)", "parameters", "MMACs", "CPU ms, batch 1",
 caption = f"Seeds {list(config.seeds)}; CPU ms: the fastest of 3 passes on one thread"
 display(show.table(rows, headers, caption))
 widest, between = reading.seed_spread(result)
-print(
+noise = (
     f"The seeds of one variant differ by up to {widest:.3f} in accuracy (seeds "
     f"{list(config.seeds)}), the variants' means by up to {between:.3f}: at this "
     "scale the accuracies are noise, and this table ranks no head."
 )
+display(show.note(noise, "info", "Reading of the live check"))
 
 # %% [markdown]
 # ## What this can and cannot show
