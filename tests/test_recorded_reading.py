@@ -112,9 +112,16 @@ def test_c3_rows_group_by_variant_and_the_reading_counts_seeds():
     run = _c3_run(C3)
     rows = {r[0]: r for r in recorded.final_error_rows(run, "variant")}
     assert set(rows) == set(C3) and rows["C3 x4, no shortcut"][2] == pytest.approx(8.0)
-    x1_train, _, x4_train, x4_val = recorded.read_c3(run)
+    x1_train, _, x4_train, x4_val = recorded.read_c3(run)  # x4 is one-sided: no verdict line
     # x1: 0.02=0.02 (tie), 0.03<0.05 (lower), 0.04>0.01 (higher)
     assert "3.00% against 2.67%" in x1_train
     assert "lower for 1, equal for 1 and higher for 1 of 3 seeds" in x1_train
     assert "1.00% against 8.00%" in x4_train and "lower for 3, equal for 0" in x4_train
     assert "validation error was 2.00% against 9.00%" in x4_val
+
+
+def test_c3_reading_says_when_no_depth_separates_the_variants():
+    split = {**C3, "C3 x4, no shortcut": (0.00, 0.02, 0.005)}  # x4: 1 lower, 2 higher
+    *_, verdict = recorded.read_c3(_c3_run(split))
+    assert verdict.startswith("At neither depth") and "below 5.00%" in verdict
+    assert len(recorded.read_c3(_c3_run(C3))) == 4  # x4 one-sided: no such sentence
