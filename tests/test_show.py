@@ -139,3 +139,35 @@ def test_a_settings_column_keeps_ints_as_ints_and_each_float_short():
     # A column of numbers only still shares one float format, ints included.
     numbers = show.table([("a", 32), ("b", 0.5)], ["name", "x"])._repr_html_()
     assert ">32<" in numbers and ">0.5000<" in numbers
+
+
+def _roundtrip(listing_text: str, name: str) -> inspect.Signature:
+    """The signature a listing spells, read back by Python itself."""
+    source = "from __future__ import annotations\ndef " + listing_text.replace(name, "f", 1)
+    namespace: dict = {}
+    exec(source.rstrip() + ": ...", namespace)  # noqa: S102 - our own listing, in a test
+    return inspect.signature(namespace["f"])
+
+
+def _sample(a: int, b, /, c: list[int] = (), *rest, d=1, e: str = "x", **kw) -> bool:
+    return bool(a)
+
+
+def _keywords(x, *, y=None):
+    return x
+
+
+@pytest.mark.parametrize(
+    ("func", "name"), [(_sample, "_sample"), (_keywords, "_keywords"), (None, "engine.fit")]
+)
+def test_signature_is_the_function_signature_one_parameter_a_line(func, name):
+    from cnnbook import engine
+
+    func = func or engine.fit
+    listing = show.signature(func, name)
+    assert listing.text.startswith(f"{name}(\n    ")
+    assert str(_roundtrip(listing.text, name)) == str(inspect.signature(func))
+    assert max(len(line) for line in listing.text.splitlines()) <= 88
+    assert listing.caption.startswith(f"{func.__module__}.{func.__qualname__} - signature, ")
+    html_text = listing._repr_html_()
+    assert 'class="cnnbook-listing"' in html_text and '<span class="o">' in html_text

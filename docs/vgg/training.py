@@ -32,7 +32,6 @@ display(
 
 # %%
 import dataclasses
-import inspect
 import tempfile
 from pathlib import Path
 
@@ -115,10 +114,16 @@ for label, name in enumerate(bundle.classes):
             tmp / "folder" / name / f"{i}.png"
         )
 folder = data.load(str(tmp / "folder"), image_size=32, seed=SEED)
-print(f"{len(folder.train)} training and {len(folder.val)} validation images")
-print("classes:", folder.classes)
-print("training transform:  ", folder.train.transform)
-print("evaluation transform:", folder.val.transform)
+display(
+    show.table(
+        [
+            ("training", len(folder.train), str(folder.train.transform)),
+            ("evaluation", len(folder.val), str(folder.val.transform)),
+        ],
+        ["split", "images", "transform"],
+        f"data.load on a folder of classes {folder.classes}",
+    )
+)
 
 # %% [markdown]
 # Random flips (and crops) belong to the training transform only. They show
@@ -190,7 +195,7 @@ show.table(
 # `fit` takes a `TrainConfig` or any of its fields as keywords:
 
 # %%
-print(f"engine.fit{inspect.signature(engine.fit)}")
+display(show.signature(engine.fit, "engine.fit"))
 display(
     show.table(
         [(f.name, repr(f.default)) for f in dataclasses.fields(engine.TrainConfig)],
@@ -265,17 +270,18 @@ show.table(
 
 # %%
 if best_state["epoch"] != last_state["epoch"]:
-    print(
+    which = (
         f"In this run the best epoch was {best_state['epoch']}, not the last one: "
         "saving the last model as 'best' would have kept a worse model."
     )
 else:
-    print(
+    which = (
         "In this run the last epoch was also the best, so the two files hold the same "
         "weights; with longer training they can differ, and then best.pt is the one "
         "to keep."
     )
-print("a checkpoint holds:", ", ".join(sorted(last_state)))
+holds = f"A checkpoint holds: {', '.join(sorted(last_state))}."
+display(show.note(f"{which} {holds}", "info", f"Best and last (seed {SEED})"))
 
 # %% [markdown]
 # A checkpoint is a dictionary of plain tensors, numbers and strings, so

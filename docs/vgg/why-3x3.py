@@ -51,6 +51,7 @@ from cnnbook.analysis import erf as erflib
 from cnnbook.analysis.complexity import count_macs
 from cnnbook.analysis.receptive_field import measure_receptive_fields, receptive_fields
 from cnnbook.experiments import kernel_size as ks
+from cnnbook.experiments import kernel_size_reading as reading
 from cnnbook.experiments import recorded
 
 # %% [markdown]
@@ -179,25 +180,38 @@ display(
 # %%
 vgg16 = models.create("vgg16")
 analytic = receptive_fields(vgg16)
+display(
+    show.table(
+        [
+            (a.name, a.kind, a.kernel, a.stride, a.jump, a.start, a.size)
+            for a in analytic
+        ],
+        ["layer", "type", "k", "s", "jump", "start", "size"],
+        caption="VGG-16, computed: receptive field after each convolution and pooling",
+        formats={"start": ".1f"},
+    )
+)
+
+# %% [markdown]
+# The measurement, layer by layer: the side of the region whose gradient is
+# non-zero and the input rows it spans, for the unit at the centre of each
+# layer's output, against the span the walk gives for that same unit.
+
+# %%
 measured = measure_receptive_fields(vgg16, 224)
 rows = []
 for a, m in zip(analytic, measured, strict=True):
     first, last = a.span(m.unit[0])
-    span = f"{m.top}..{m.top + m.height - 1}"
-    rows.append((a.name, a.kind, a.kernel, a.stride, a.jump, a.start, a.size,
-                 m.height, f"{first:g}..{last:g}", span))  # fmt: skip
     assert (m.height, m.width) == (a.size, a.size) and m.top == first and not m.clipped
+    span = f"{m.top}..{m.top + m.height - 1}"
+    rows.append((a.name, m.unit[0], a.size, m.height, f"{first:g}..{last:g}", span))
+headers = ["layer", "centre unit", "size (computed)", "size (measured)"]
 display(
     show.table(
         rows,
-        ["layer", "type", "k", "s", "jump", "start", "size (computed)",
-         "size (measured)", "rows (computed)", "rows (measured)"],
-        caption="VGG-16: receptive field after each convolution and pooling layer",
+        [*headers, "rows (computed)", "rows (measured)"],
+        caption=f"VGG-16, measured on a 224x224 input: all {len(rows)} layers agree",
     )
-)  # fmt: skip
-print(
-    f"after the last pool: {analytic[-1].size} x {analytic[-1].size} pixels; "
-    f"all {len(rows)} layers agree with the measurement"
 )
 
 # %% [markdown]
@@ -265,22 +279,12 @@ bundle = ks.load_data(cfg)
 classes, channels, side = len(bundle.classes), bundle.in_channels, bundle.image_size
 cost = {c["variant"]: c for c in ks.costs(cfg, channels, classes, side)}
 seconds = ks.cpu_seconds_per_image(cfg, channels, classes, side)
-ref = cost[ks.REFERENCE]
-display(
-    show.table(
-        [
-            (v, str(c["widths"]), c["convs"], c["params"], c["params"] / ref["params"],
-             c["macs"], c["macs"] / ref["macs"], c["activations"],
-             1e6 * seconds[v], seconds[v] / seconds[ks.REFERENCE])
-            for v, c in cost.items()
-        ],
-        ["variant", "widths", "convs", "params", "x", "MACs / image", "x",
-         "values written", "CPU µs / image", "x"],
-        f"{side}x{side} patch, {channels} channel, {classes} classes; x: relative to "
-        f"{ks.REFERENCE}; time: training step, batch 128, {cfg.threads} thread",
-        formats={"x": ".2f", "CPU µs / image": ".0f"},
-    )
-)  # fmt: skip
+headers, rows = reading.cost_table(cost, seconds)
+caption = (
+    f"{side}x{side} patch, {channels} channel, {classes} classes; "
+    f"time: training step, batch 128, {cfg.threads} thread"
+)
+display(show.table(rows, headers, caption))
 
 # %% [markdown]
 # Where the counts part ways shows stage by stage, for the two networks of
@@ -301,56 +305,8 @@ display(
         "Per stage, convolutions only (the head is the same for both)",
     )
 )  # fmt: skip
-
-
-def change(x: float, y: float) -> str:
-    """``x`` against ``y`` in words: '22% more' or '13% fewer'."""
-    return f"{abs(x / y - 1):.0%} {'more' if x > y else 'fewer'}"
-
-
-top3, top5 = stack["stages"][0], single["stages"][0]
-end3, end5 = stack["stages"][-1], single["stages"][-1]
-width = stack["widths"][0]
-why_macs = (
-    f"The 2 x 3x3 network has {change(stack['params'], single['params'])} parameters "
-    f"than the 1 x 5x5 one and {change(stack['macs'], single['macs'])} MACs per image. "
-    f"A weight costs one MAC per position it is applied at: {top3['side'] ** 2} "
-    f"positions in the first stage, {end3['side'] ** 2} in the last. In the first "
-    f"stage, at full resolution, the stack runs two convolutions, the second from "
-    f"{width} to {width} channels: {top3['macs']:,} MACs against {top5['macs']:,} for "
-    f"one 5x5 that reads the {channels}-channel input. In the last stage, where a "
-    f"C -> C layer costs 18C^2 weights as two 3x3 and 25C^2 as one 5x5, the 5x5 "
-    f"network holds {end5['params']:,} parameters against {end3['params']:,}, but "
-    f"uses each only {end5['side'] ** 2} times. Fewer weights can mean more MACs."
-)
-# The stack against the 5x5 network of equal widths, and every network per MAC.
-times = seconds[ks.REFERENCE] / seconds["1 x 5x5"]
-macs = stack["macs"] / single["macs"]
-written = stack["activations"] / single["activations"]
-by_macs = cost["1 x 5x5, matched MACs"]
-ns = {v: 1e9 * seconds[v] / c["macs"] for v, c in cost.items()}  # CPU ns per MAC
-low, high = min(ns, key=ns.__getitem__), max(ns, key=ns.__getitem__)
-if ns[high] / ns[low] <= 1.15:
-    follows = (
-        f"Per MAC the four networks cost within {ns[high] / ns[low] - 1:.0%} of each "
-        f"other ({ns[low]:.2f} to {ns[high]:.2f} ns of CPU time), so on this CPU time "
-        "follows the MACs."
-    )
-else:
-    follows = (
-        f"Per MAC they cost from {ns[low]:.2f} ns ({low}) to {ns[high]:.2f} ns "
-        f"({high}) of CPU time, so time follows the MACs only roughly: besides its "
-        "arithmetic every layer costs a call and a pass over the values it writes, "
-        f"and the stack has twice the layers and writes {written:.2f}x the values of "
-        "the 5x5 network."
-    )
-why_time = (
-    f"Measured in one run, the 2 x 3x3 network takes {times:.2f}x the CPU time per "
-    f"image of the 1 x 5x5 network for {macs:.2f}x its MACs; the 5x5 network matched "
-    f"in MACs does {by_macs['macs'] / stack['macs']:.2f}x the stack's MACs in "
-    f"{seconds[by_macs['variant']] / seconds[ks.REFERENCE]:.2f}x its time. {follows}"
-)
-display(show.note(why_macs + " " + why_time, "info", "Parameters, MACs and time"))
+why = [reading.costs_explained(cost, channels), reading.time_explained(cost, seconds)]
+display(show.note(" ".join(why), "info", "Parameters, MACs and time"))
 
 # %% [markdown]
 # ### The recorded run
@@ -390,53 +346,9 @@ for device, run in sorted(stored.items()):
         show.note(recorded.provenance(run) + each, "note", f"Recorded run ({device})")
     )
 
-
-def curves(run: dict) -> None:
-    """Validation error per epoch: thin lines single seeds, thick their mean."""
-    fig, axes = plots.subplots(2, 2, height=5.0, sharex=True, sharey=True)
-    groups = recorded.by_model(run)
-    epochs = range(1, run["setup"]["epochs"] + 1)
-    for ax, (label, name), color in zip(
-        axes.flat, ks.NETWORKS.items(), plots.PALETTE, strict=False
-    ):
-        rows = groups[name]
-        for r in rows:
-            ax.plot(epochs, [100 * e for e in r["val_error"]], color=color, lw=0.6,
-                    alpha=0.5)  # fmt: skip
-        mean = recorded.mean_curve(rows, "val_error")
-        ax.plot(epochs, [100 * e for e in mean], color=color, lw=2.4)
-        ax.set_title(label)
-        ax.set_yscale("log")
-    for ax in axes[-1]:
-        ax.set_xlabel("epoch")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("validation error (%)")
-    seeds = sorted({r["seed"] for r in run["rows"]})
-    fig.suptitle(f"Seeds {seeds[0]}-{seeds[-1]}: thin, one seed; thick, their mean")
-
-
-def by_seed(run: dict) -> None:
-    """Final validation error of every seed, the four networks of a seed joined."""
-    fig, ax = plots.subplots(height=3.4)
-    groups = recorded.by_model(run)
-    finals = [
-        [100 * r["final_val_error"] for r in groups[n]] for n in ks.NETWORKS.values()
-    ]
-    for seed_values in zip(*finals, strict=True):
-        ax.plot(range(len(finals)), seed_values, color=plots.INK, lw=0.7, alpha=0.6,
-                marker="o", markersize=3)  # fmt: skip
-    means = [sum(f) / len(f) for f in finals]
-    ax.plot(range(len(finals)), means, color=plots.PALETTE[3], lw=2.4, marker="s",
-            label="mean of the seeds")  # fmt: skip
-    ax.set_xticks(range(len(finals)), [v.replace(", ", ",\n") for v in ks.NETWORKS])
-    ax.set_ylabel("final validation error (%)")
-    ax.set_title("Grey lines: the four networks of one seed")
-    ax.legend()
-
-
 for run in stored.values():
-    curves(run)
-    by_seed(run)
+    reading.plot_curves(run)
+    reading.plot_by_seed(run)
 
 # %%
 for device, run in sorted(stored.items()):
@@ -474,49 +386,7 @@ for device, run in sorted(stored.items()):
                      "paired t-test p": ".2g"},
         )
     )  # fmt: skip
-
-
-def reading(p: dict) -> str:
-    """One comparison of the table above, in words, from its numbers."""
-    n, d = len(p["seeds"]), 100 * p["mean"]
-    side = "above" if d > 0 else "below"
-    if p["p"] is not None and p["p"] < 0.05:
-        judged = f"paired t-test p = {p['p']:.2g}: the seeds agree on a difference"
-    else:
-        p_text = "no spread" if p["p"] is None else f"p = {p['p']:.2g}"
-        judged = f"paired t-test {p_text}: {n} seeds cannot separate the two"
-    return (
-        f"{p['variant']} ends {abs(d):.2f} points {side} 2 x 3x3 in validation error "
-        f"on average; 2 x 3x3 is the better of the two for {p['ahead']} of {n} seeds "
-        f"and the worse for {p['behind']} ({judged})."
-    )
-
-
-def overall(pairs: list[dict]) -> str:
-    """What the comparisons say together, and how large the differences are."""
-    held = [p for p in pairs if p["mean"] > 0 and p["p"] is not None and p["p"] < 0.05]
-    largest = max(abs(100 * p["mean"]) for p in pairs)
-    size = (
-        f"The differences are small: at most {largest:.2f} points, about "
-        f"{largest / (100 / len(bundle.val)):.0f} of the {len(bundle.val)} validation "
-        f"patches (one patch is {100 / len(bundle.val):.2f} points)."
-    )
-    if len(held) == len(pairs):
-        verdict = (
-            "At this scale VGG's choice holds up: the stack ends with a lower error "
-            "than every 5x5 network, the one matched in MACs included."
-        )
-    else:
-        verdict = (
-            f"The stack is ahead beyond chance in {len(held)} of the {len(pairs)} "
-            "comparisons."
-        )
-    return f"{verdict} {size}"
-
-
-for device, run in sorted(stored.items()):
-    pairs = ks.paired(run["rows"])
-    text = " ".join([reading(p) for p in pairs] + [overall(pairs)])
+    text = reading.read_run(run, len(bundle.val))
     display(show.note(text, "info", f"Reading of the recorded run ({device})"))
 
 # %% [markdown]
@@ -649,10 +519,11 @@ display(
         formats=[None, None, ".1f", ".1f"],
     )
 )
-print(
-    f"estimated total: about {total / 60:.0f} minutes of pure compute; expect up to "
-    "2-3 times that in practice (per-step overhead, the data pipeline)"
+estimate = (
+    f"About {total / 60:.0f} minutes of pure compute in all; expect up to 2-3 times "
+    "that in practice (per-step overhead, the data pipeline)."
 )
+display(show.note(estimate, "info", "Estimated total"))
 
 # %% [markdown]
 # ## What the experiment shows, and what it cannot

@@ -232,6 +232,16 @@ def source(obj: object) -> Code:
     return listing.show(obj)
 
 
+def signature(obj: object, name: str | None = None) -> listing.Listing:
+    """The signature of ``obj`` (a function), one parameter a line, highlighted.
+
+    It is read from the installed function, so it cannot differ from the
+    code that runs, and it shows through the same listing as ``source``.
+    ``name`` is how the page calls it, e.g. ``"engine.fit"``.
+    """
+    return listing.signature(obj, name)
+
+
 def note(text: str, kind: str = "note", title: str | None = None) -> _Rich:
     """A Material admonition (``note``, ``tip``, ``warning``, ``info``...)."""
     title = title or kind.capitalize()
