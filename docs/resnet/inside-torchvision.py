@@ -310,22 +310,12 @@ tvsource.show("torchvision.models.resnet.wide_resnet50_2")
 # memory) against the `num_params` in its weights' metadata:
 
 # %%
-display(
-    show.table(
-        facts.groups_table(),
-        [
-            "builder",
-            "blocks",
-            "groups",
-            "width_per_group",
-            "layer1 3x3 width",
-            "3x3 groups",
-            "counted",
-            "num_params",
-            "equal",
-        ],
-    )
-)
+rows = [
+    (builder, blocks, f"{groups} x {width}", *rest)
+    for builder, blocks, groups, width, *rest in facts.groups_table()
+]
+headers = ["builder", "blocks", "groups x width_per_group", "layer1 3x3 width"]
+display(show.table(rows, [*headers, "3x3 groups", "counted", "num_params", "equal"]))
 
 # %% [markdown]
 # ## `replace_stride_with_dilation`
@@ -431,20 +421,18 @@ tvsource.show("torch.hub.load_state_dict_from_url")
 # `pretrained=True` takes the same path.
 
 # %%
-print("hub directory here:", torch.hub.get_dir().replace(str(Path.home()), "~"))
 stand_in = r18.state_dict()  # random weights, standing in for the real file
 cached = weight_facts.load_from_cache(stand_in)
-print("hub directory with TORCH_HOME=<tmp>:", cached["hub_dir"])
-print("saved", cached["target"], f"({cached['mib']:.1f} MiB)")
-print(
-    "resnet18(weights=IMAGENET1K_V1) loaded the local file:", cached["weights_loaded"]
-)
-print("resnet18(pretrained=True) loaded the same file:", cached["pretrained_loaded"])
-for warning in cached["warnings"]:
-    print(f"  {warning}")
-print(
-    "torch.load(..., weights_only=True) + load_state_dict:", cached["load_state_dict"]
-)
+rows = [
+    ("hub directory here", torch.hub.get_dir().replace(str(Path.home()), "~")),
+    ("hub directory with TORCH_HOME=<tmp>", cached["hub_dir"]),
+    ("saved", f"{cached['target']} ({cached['mib']:.1f} MiB)"),
+    ("resnet18(weights=IMAGENET1K_V1) loaded the local file", cached["weights_loaded"]),
+    ("resnet18(pretrained=True) loaded the same file", cached["pretrained_loaded"]),
+    *(("resnet18(pretrained=True) warned", w) for w in cached["warnings"]),
+    ("torch.load(..., weights_only=True) + load_state_dict", cached["load_state_dict"]),
+]
+display(show.table(rows, ["step", "result"], "ResNet-18's weights from a local file"))
 
 # %% [markdown]
 # ## Why `weights_only=True`
@@ -461,12 +449,17 @@ print(
 
 # %%
 display(show.source(weight_facts.Payload))
-demo = (
-    weight_facts.unpickling_demo()
-)  # saves a weight and a Payload(), loads it both ways
-print("torch.load(weights_only=False) printed:", demo["unsafe_printed"])
-print("torch.load(weights_only=True) refused:", demo["safe_refused"])
-print("weights_only defaults:", weight_facts.weights_only_defaults())
+# Saves a weight and a Payload() to one file, then loads it both ways.
+demo = weight_facts.unpickling_demo()
+rows = [
+    ("torch.load(weights_only=False) printed", demo["unsafe_printed"]),
+    ("torch.load(weights_only=True) refused", demo["safe_refused"]),
+    *(
+        (f"weights_only default of {function}", str(default))
+        for function, default in weight_facts.weights_only_defaults().items()
+    ),
+]
+display(show.table(rows, ["call", "what happened"], "A file holding a Payload()"))
 
 # %% [markdown]
 # `torch.load`'s default `None` means `True` in current PyTorch, but

@@ -120,11 +120,12 @@ display(
     )
 )
 contrast = facts.pytorch_default_contrast(256)
-print(
-    f"For contrast, PyTorch's own default for a 256->256 3x3 convolution has std "
+contrast_text = (
+    f"PyTorch's own default for a 256->256 3x3 convolution has std "
     f"{contrast['default_std']:.5f} (uniform with bound 1/sqrt(fan_in) = "
     f"{contrast['uniform_bound']:.5f}), against VGG's {contrast['he_std']:.5f}."
 )
+display(show.note(contrast_text, "info", "For contrast"))
 
 # %% [markdown]
 # The batch-norm branch sets weight 1 and bias 0, which is what `nn.BatchNorm2d`
@@ -366,8 +367,8 @@ tvsource.show("torchvision.models._api.WeightsEnum.get_state_dict")
 # here; the ResNet page runs it against a local file):
 
 # %%
-for warning in facts.pretrained_false_warnings():
-    print(warning)
+warned = [w.split(": ", 1) for w in facts.pretrained_false_warnings()]
+display(show.table(warned, ["warning", "message"], "vgg11(pretrained=False)"))
 
 # %% [markdown]
 # Today's equivalents:
