@@ -190,6 +190,10 @@ def test_unreadable_cached_file_is_one_sentence(torch_home, no_network, tmp_path
         ),
         (["--model", "vgg_mini", "--weights", "DEFAULT"], ["has no torchvision weights"]),
         (["--model", "resnet18", "--freeze-backbone"], ["--freeze-backbone needs --weights"]),
+        (
+            ["--model", "resnet18", "--weights", "DEFAULT", "--freeze-backbone", "--sync-bn"],
+            ["cannot be combined with --sync-bn"],
+        ),
     ],
 )
 def test_bad_weights_options_are_one_sentence(extra, fragments, torch_home, no_network, capsys):

@@ -145,6 +145,9 @@ def _pretrained_start(args) -> dict | None:
     from cnnbook import pretrained
     from cnnbook.errors import ConfigError
 
+    if args.freeze_backbone and args.sync_bn:
+        # SyncBatchNorm replaces the batch-norm modules, and with them the freeze.
+        raise ConfigError("--freeze-backbone cannot be combined with --sync-bn")
     if args.weights is None:
         if args.freeze_backbone:
             raise ConfigError(
