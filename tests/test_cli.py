@@ -188,3 +188,22 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr
     assert _history(out) == _history(tmp_path / "full")
+
+
+@pytest.mark.parametrize(
+    "flag, expected", [([], None), (["--augment"], True), (["--no-augment"], False)]
+)
+def test_augment_flag_reaches_the_loader(flag, expected, monkeypatch, tmp_path, capsys):
+    from cnnbook import data
+    from cnnbook.errors import DataError
+
+    seen = {}
+
+    def spy(name, **options):
+        seen.update(options)
+        raise DataError("stopped after loading")  # the rest of training is not the point
+
+    monkeypatch.setattr(data, "load", spy)
+    code, _, err = run(["train", "--data", "textures", *flag, "--out", str(tmp_path)], capsys)
+    assert code != 0 and "stopped after loading" in err
+    assert "augment" in seen and seen["augment"] is expected

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=None, help="data-loading processes")
     t.add_argument("--image-size", type=_positive_int, default=None)
     t.add_argument("--subset", type=_positive_int, default=None, help="cap on training images")
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random training augmentation (default: the dataset's own choice)")  # fmt: skip
     t.add_argument("--weights", default=None, metavar="NAME",
                    help="start from torchvision's weights NAME (IMAGENET1K_V1, DEFAULT, ...) "
                    "with a new head; torchvision architectures only")  # fmt: skip
@@ -178,6 +180,7 @@ def cmd_train(args) -> int:
     bundle = data.load(
         args.data, seed=args.seed, subset=args.subset, image_size=args.image_size,
         download=args.download, channels=channels, pretrained=True if start is not None else None,
+        augment=args.augment,
     )  # fmt: skip
     model_kwargs = {
         "num_classes": len(bundle.classes),
