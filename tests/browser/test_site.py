@@ -16,46 +16,6 @@ SITE = Path(__file__).resolve().parents[2] / "site"
 PAGES = site_pages(SITE)
 
 
-# Problems the checks find on today's pages that are not fixed yet, by page: the
-# start of the message. Each is open work (wide printed sentences and listings,
-# wide tables, heavy pages), listed so that any NEW problem fails the test. Remove
-# an entry when its page is fixed.
-KNOWN = {
-    "resnet/inside-torchvision": [
-        'at 1280 px: table "builder"',
-        'at 1280 px: code or output "class ResNet50_Weights(WeightsEnum):"',
-        'at 1280 px: code or output "hub directory with TORCH_HOME',
-        'at 1280 px: code or output "torch.load(weights_only=False) printed',
-    ],
-    "scale/scaling-up": ['at 1280 px: code or output "Measured '],
-    "vgg/inside-torchvision": [
-        'at 1280 px: table "weights"',
-        'at 1280 px: code or output "For contrast, PyTorch',
-        'at 1280 px: code or output "def _ovewrite_named_param',
-        'at 1280 px: code or output "class VGG16_Weights(WeightsEnum):"',
-        'at 1280 px: code or output "@register_model()"',
-        'at 1280 px: code or output "UserWarning: The parameter',
-    ],
-    "vgg/pitfalls": ['at 1280 px: code or output "Lowest possible loss'],
-    "vgg/slimming": ['at 1280 px: code or output "The seeds of one variant'],
-    "vgg/training": [
-        'at 1280 px: code or output "24 training and 6 validation images"',
-        'at 1280 px: code or output "engine.fit(model',
-        'at 1280 px: code or output "In this run the best epoch was',
-    ],
-    "vgg/why-3x3": [
-        'at 1280 px: table "VGG-16: receptive field after each',
-        'at 1280 px: table "16x16 patch, 1 channel, 3 classes',
-        'at 1280 px: code or output "estimated total',
-    ],
-}
-
-
-def _unknown(path: str, problems: list[str]) -> list[str]:
-    known = KNOWN.get(path, [])
-    return [p for p in problems if not any(p.startswith(k) for k in known)]
-
-
 def _open(page, site_url, path):
     url = page_url(site_url, path)
     response = page.goto(url, wait_until="networkidle")
@@ -97,7 +57,7 @@ def test_page_loads_cleanly_offline_and_reads_well(page, site_url, shots_dir, pa
     problems += [
         f"at 390 px: {p}" for p in layout.narrow_problems(page) + layout.style_problems(page)
     ]
-    assert _unknown(path, problems) == [], f"{path}:\n" + "\n".join(problems)
+    assert problems == [], f"{path}:\n" + "\n".join(problems)
 
 
 def test_math_is_typeset_on_markdown_and_notebook_pages(page, site_url):
