@@ -221,6 +221,15 @@ def test_lighten_drops_what_shows_nothing_and_keeps_what_shows(hooks):
     assert re.sub(r"<[^>]+>", "", pre) == "x = 21\n"
 
 
+def test_the_copy_target_stays_in_its_own_cell(hooks):
+    # A block with no copy text of its own (not a notebook input) keeps no id,
+    # and the next cell's copy text names that cell's source, not this one.
+    other = '<div class="highlight-ipynb hl-python"><pre>y = 1\n</pre></div>\n<p>between</p>'
+    html = hooks.lighten(other + _CELL)
+    assert html.count('id="cell-1"') == 1
+    assert "<pre>y = 1\n</pre>" in html and '<pre id="cell-1">x' in html
+
+
 def test_the_same_css_from_many_pages_is_written_once(hooks, built, source):
     second = _page("other.py", source, built.site / "other" / "index.html")
     second.toc = _toc((2, "x"), (2, "y"))

@@ -219,9 +219,10 @@ _HIDDEN = re.compile(
 _COPY_ICON = re.compile(r'<svg\b[^>]*class="clipboard-copy-icon"[^>]*>.*?</svg>', re.DOTALL)
 # Each code cell: its highlighted source, then the same source again as hidden
 # text for the copy button to read. The button copies an element's text, so it
-# can read the highlighted <pre> itself.
+# can read the highlighted <pre> itself. (Highlighted code holds no "</pre>", so
+# a match never reaches into the next cell.)
 _COPY_TEXT = re.compile(
-    r'(<div class="highlight-ipynb[^"]*"><pre)(>.*?</pre></div>\s*)'
+    r'(<div class="highlight-ipynb[^"]*"><pre)(>(?:(?!</pre>).)*</pre></div>\s*)'
     r'<div class="clipboard-copy-txt" id="([^"]+)">.*?</div>',
     re.DOTALL,
 )
