@@ -28,6 +28,19 @@ TRAINING = (
 )
 
 
+#: The fields of every row of a recorded training run: its seed, its final
+#: errors (fractions), its per-epoch curves and the CPU threads it ran on.
+CURVES = (
+    "seed",
+    "final_train_error",
+    "final_val_error",
+    "train_error",
+    "train_loss",
+    "val_error",
+    "threads",
+)
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of recorded result."""
@@ -94,16 +107,7 @@ KINDS: dict[str, Kind] = {
                 *TRAINING,
             ),
             required=("rows", "setup"),
-            row_fields=(
-                "model",
-                "seed",
-                "final_train_error",
-                "final_val_error",
-                "train_error",
-                "train_loss",
-                "val_error",
-                "threads",
-            ),
+            row_fields=("model", *CURVES),
             setup=_recorded_setup("cnnbook.experiments.degradation"),
             replay=_later("cnnbook.experiments.degradation", "replay"),
             make=_degradation_make,
@@ -118,18 +122,7 @@ KINDS: dict[str, Kind] = {
                 *TRAINING,
             ),
             required=("rows", "setup", "latency"),
-            row_fields=(
-                "model",
-                "head",
-                "width",
-                "seed",
-                "final_train_error",
-                "final_val_error",
-                "train_error",
-                "train_loss",
-                "val_error",
-                "threads",
-            ),
+            row_fields=("model", "head", "width", *CURVES),
             setup=_recorded_setup("cnnbook.experiments.slimming"),
             replay=_later("cnnbook.experiments.slimming", "replay"),
             make=_slimming_make,
@@ -143,17 +136,7 @@ KINDS: dict[str, Kind] = {
                 *TRAINING,
             ),
             required=("rows", "setup", "steps_per_epoch", "erf"),
-            row_fields=(
-                "variant",
-                "model",
-                "seed",
-                "final_train_error",
-                "final_val_error",
-                "train_error",
-                "train_loss",
-                "val_error",
-                "threads",
-            ),
+            row_fields=("variant", "model", *CURVES),
             setup=_later("cnnbook.experiments.kernel_size", "recorded_setup"),
             replay=_later("cnnbook.experiments.kernel_size", "replay"),
             make=_later("cnnbook.experiments.kernel_size", "make"),
@@ -168,17 +151,7 @@ KINDS: dict[str, Kind] = {
                 *TRAINING,
             ),
             required=("rows", "setup", "steps_per_epoch"),
-            row_fields=(
-                "variant",
-                "model",
-                "seed",
-                "final_train_error",
-                "final_val_error",
-                "train_error",
-                "train_loss",
-                "val_error",
-                "threads",
-            ),
+            row_fields=("variant", "model", *CURVES),
             setup=_later("cnnbook.experiments.c3_compare", "recorded_setup"),
             replay=_later("cnnbook.experiments.c3_compare", "replay"),
             make=_later("cnnbook.experiments.c3_compare", "make"),
