@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import textwrap
 
 import doc_commands as dc
@@ -34,12 +35,19 @@ NOT_RUN = {
     ): "needs two machines that reach host0; the one-machine torchrun commands run instead",
 }
 
-ENV = dict(
-    os.environ,
-    MPLBACKEND="Agg",
-    CUDA_VISIBLE_DEVICES="",
-    CNNBOOK_DIST_TIMEOUT="60",  # a crashed rank ends the launch in a minute, not the default half hour
-)
+ENV = {
+    **{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"},
+    "MPLBACKEND": "Agg",
+    "CUDA_VISIBLE_DEVICES": "",
+    "CNNBOOK_DIST_TIMEOUT": "60",  # a crashed rank ends the launch in a minute, not half an hour
+    # Nothing a page shows may download: the network is refused (a proxy nobody
+    # answers), and torch's cache is empty, so `--weights` commands run on the file
+    # doc_commands plants and on nothing else.
+    **dict.fromkeys(
+        ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"), "http://127.0.0.1:9"
+    ),
+    "TORCH_HOME": os.path.join(tempfile.gettempdir(), "cnnbook-empty-torch-home"),
+}
 
 DOCUMENTED = dc.collect()
 #: The rewritten commands that train (filled by _runs).
