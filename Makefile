@@ -36,18 +36,13 @@ help: ## list the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency declarations change. The installed modules must
-# be byte-compiled: with PYTHONDONTWRITEBYTECODE set, as on some CI machines, Python
-# would otherwise compile torch and torchvision from source in every process (15 s of
-# CPU for `import torchvision`, against 3 s). pip compiles one file at a time;
-# compileall uses every core (92 + 42 s for install and compile on 2 cores). The few
-# files written for newer Pythons (torch's py312 test helpers) fail, as under pip.
+# Reinstall only when the dependency declarations change. pip byte-compiles what it
+# installs: with PYTHONDONTWRITEBYTECODE set, as on some CI machines, Python would
+# otherwise compile torch and torchvision from source in every process (15 s of
+# CPU for `import torchvision`, against 3 s).
 $(SETUP_STAMP): $(BIN)/python pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet --no-compile -c requirements/lock.txt -e '.[docs,test]'
-	$(BIN)/python -m compileall -q -j 0 \
-		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
-		>/dev/null || true
+	$(BIN)/python -m pip install --quiet -c requirements/lock.txt -e '.[docs,test]'
 	@touch $@
 
 # MathJax and mermaid are served by the site itself, from these npm packages.
