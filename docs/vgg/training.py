@@ -280,11 +280,11 @@ display(show.note(" ".join(overfitting.sentences(reading)), "info", f"Seed {SEED
 # patches. It is a matter of *how* the two are measured. The training accuracy
 # of an epoch is the running score of the batches as they were trained: an
 # average over a network that changes after every batch, early batches scored by
-# the worse network of the start of the epoch, in training mode (dropout on in
-# the head, batch norm on the batch's own statistics). The validation accuracy is
-# measured once, at the end of the epoch, by the final network in evaluation
-# mode. Scoring the training patches the way validation is scored removes the
-# difference:
+# the worse network of the start of the epoch, in training mode (the dropout
+# layers of `vgg_mini`'s head switch units off at random). The validation
+# accuracy is measured once, at the end of the epoch, by the final network in
+# evaluation mode. Scoring the training patches the way validation is scored
+# shows the two measurements side by side; at the last epoch:
 
 # %%
 final = history.epochs[-1]
