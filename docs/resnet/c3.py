@@ -203,7 +203,7 @@ display(show.note(reading, "info", "Reading of this build's run"))
 # check above shows that the code still trains; this run shows where training
 # ends.
 
-# %%
+# %% tags=["hide-input"]
 # The prose above describes these setups; a changed setup must change it too.
 recorded_setup = c3_compare.RECORDED
 assert (setup.subset, recorded_setup.subset, recorded_setup.epochs) == (512, None, 20)
