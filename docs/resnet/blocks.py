@@ -48,7 +48,7 @@ from cnnbook.exercises import resnet as ex
 from cnnbook.models import cifar_resnet, preact_resnet, resnet, resnet_keras
 
 SEED = 0
-torch.manual_seed(SEED)
+_ = torch.manual_seed(SEED)  # the random weights below depend on it
 
 # %% [markdown]
 # ## BasicBlock: two 3x3 convolutions and a shortcut

@@ -42,7 +42,7 @@ from cnnbook.analysis import complexity
 from cnnbook.models.vgg_by_hand import VGG16ByHand
 
 SEED = 0
-torch.manual_seed(SEED)
+_ = torch.manual_seed(SEED)  # the random weights below depend on it
 
 # %% [markdown]
 # ## The model, layer by layer
