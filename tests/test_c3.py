@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from recorded_files import recorded_file
 
 from cnnbook.analysis.complexity import count_params
 from cnnbook.models import available, create
@@ -98,16 +99,9 @@ def test_small_comparison_runs_and_summarizes():
 
 def _recorded_file(jobs: int) -> dict:
     from cnnbook.experiments import c3_compare
-    from cnnbook.results import record
-    from cnnbook.results.registry import KINDS
 
-    return {
-        "command": record.record_command("c3", "cpu", (0,), jobs, None),
-        "runinfo": dict.fromkeys(("torch", "torchvision", "python", "cpu", "gpu", "date"), "x"),
-        "code": KINDS["c3"].fingerprint(),
-        "device": "cpu",
-        **c3_compare.record(seeds=(0,), jobs=jobs, setup=c3_compare.DRY_RUN),
-    }
+    made = c3_compare.record(seeds=(0,), jobs=jobs, setup=c3_compare.DRY_RUN)
+    return recorded_file("c3", made, (0,), jobs)
 
 
 def _check(result: dict, tmp_path) -> list[str]:

@@ -15,10 +15,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from recorded_files import recorded_file
 
 from cnnbook import cli
 from cnnbook.experiments import degradation
-from cnnbook.results import ROOT, check, fingerprint, record
+from cnnbook.results import ROOT, check, fingerprint
 from cnnbook.results.registry import KINDS
 
 TINY = degradation.Setup(
@@ -32,20 +33,7 @@ TINY_KINDS = {"degradation": KIND}
 @pytest.fixture(scope="module")
 def tiny_result() -> dict:
     made = degradation.record(seeds=(0,), setup=TINY, model_names=("cifar_plain20",))
-    return {
-        "command": record.record_command("degradation", "cpu", (0,), 1, None),
-        "runinfo": {
-            "torch": "t",
-            "torchvision": "v",
-            "python": "p",
-            "cpu": "c",
-            "gpu": "none",
-            "date": "d",
-        },  # fmt: skip
-        "code": KIND.fingerprint(),
-        "device": "cpu",
-        **made,
-    }
+    return recorded_file("degradation", made, (0,))
 
 
 def _problems(result: dict, tmp_path: Path, name="degradation-cpu.json", **kw) -> list[str]:
@@ -146,3 +134,11 @@ def test_the_command_fails_with_one_line_per_problem(tmp_path, capsys):
 def test_recording_refuses_fewer_than_three_seeds(capsys):
     assert cli.main(["results", "record", "degradation", "--seeds", "0"]) == 2
     assert "needs at least 3 seeds" in capsys.readouterr().err
+
+
+def test_by_device_keys_each_kind_s_files_by_device(tmp_path):
+    from cnnbook import results
+
+    for name, value in (("c3-cpu", 1), ("c3-gpu", 2), ("c3x-cpu", 3), ("degradation-cpu", 4)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"v": value}))
+    assert results.by_device("c3", tmp_path) == {"cpu": {"v": 1}, "gpu": {"v": 2}}

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from recorded_files import recorded_file
 
 from cnnbook.analysis import complexity
 from cnnbook.experiments import slimming
 from cnnbook.experiments import slimming_reading as reading
-from cnnbook.results import check, record
+from cnnbook.results import check
 from cnnbook.results.registry import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,21 +237,7 @@ def test_build_time_spread_is_the_widest_seed_range_and_the_largest_gap_between_
 @pytest.fixture(scope="module")
 def tiny_record() -> dict:
     made = slimming.record(seeds=(0, 1), setup=TINY)
-    kind = KINDS["slimming"]
-    return {
-        "command": record.record_command("slimming", "cpu", (0, 1), 1, None),
-        "runinfo": {
-            "torch": "t",
-            "torchvision": "v",
-            "python": "p",
-            "cpu": "c",
-            "gpu": "none",
-            "date": "d",
-        },  # fmt: skip
-        "code": kind.fingerprint(),
-        "device": "cpu",
-        **made,
-    }
+    return recorded_file("slimming", made, (0, 1))
 
 
 def _check(result: dict, tmp_path) -> list[str]:

@@ -207,7 +207,7 @@ display(show.note(reading, "info", "Reading of this build's run"))
 # The prose above describes these setups; a changed setup must change it too.
 recorded_setup = c3_compare.RECORDED
 assert (setup.subset, recorded_setup.subset, recorded_setup.epochs) == (512, None, 20)
-stored = {results.kind_device(p)[1]: results.load(p) for p in results.find("c3-*.json")}
+stored = results.by_device("c3")
 if not stored:
     display(show.note("No recorded run is stored with this build.", "warning"))
 for device, run in sorted(stored.items()):

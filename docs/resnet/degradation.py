@@ -102,10 +102,7 @@ display(
 # was made by today's code and replays its first epoch.
 
 # %%
-stored = {
-    results.kind_device(p)[1]: results.load(p)
-    for p in results.find("degradation-*.json")
-}
+stored = results.by_device("degradation")
 if not stored:
     display(
         show.note(

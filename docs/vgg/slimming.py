@@ -48,8 +48,7 @@ from cnnbook import results, show
 from cnnbook.experiments import recorded, slimming
 from cnnbook.experiments import slimming_reading as reading
 
-found = results.find("slimming-*.json")
-stored = {results.kind_device(p)[1]: results.load(p) for p in found}
+stored = results.by_device("slimming")
 
 # %% [markdown]
 # ## Size and cost of the full-size networks

@@ -328,10 +328,7 @@ display(show.note(" ".join(why), "info", "Parameters, MACs and time"))
 # code, and replaying its first epoch must give its first recorded point.
 
 # %%
-stored = {
-    results.kind_device(p)[1]: results.load(p)
-    for p in results.find("kernel_size-*.json")
-}
+stored = results.by_device("kernel_size")
 if not stored:
     display(
         show.note(

@@ -35,3 +35,8 @@ def kind_device(path: Path) -> tuple[str, str]:
     """``(kind, device)`` of a result file named ``<kind>-<device>.json``."""
     kind, _, device = Path(path).stem.rpartition("-")
     return (kind, device) if kind else (device, "")
+
+
+def by_device(kind: str, root: Path | None = None) -> dict[str, dict]:
+    """Every stored result of one kind, keyed by device (``cpu``, ``gpu``), in name order."""
+    return {kind_device(p)[1]: load(p) for p in find(f"{kind}-*.json", root)}
