@@ -36,13 +36,13 @@ help: ## list the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency declarations change. pip byte-compiles what it
-# installs: with PYTHONDONTWRITEBYTECODE set, as on some CI machines, Python would
-# otherwise compile torch and torchvision from source in every process (15 s of
-# CPU for `import torchvision`, against 3 s).
+# Reinstall only when the dependency declarations change. pip does not byte-compile:
+# compiling all of torch took about 70 s of a fresh setup, while the processes that
+# `make` starts (PYTHONDONTWRITEBYTECODE is unexported above) cache the bytecode of
+# the modules they import, once, and each later process reads it.
 $(SETUP_STAMP): $(BIN)/python pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet -c requirements/lock.txt -e '.[docs,test]'
+	$(BIN)/python -m pip install --quiet --no-compile -c requirements/lock.txt -e '.[docs,test]'
 	@touch $@
 
 # MathJax and mermaid are served by the site itself, from these npm packages.
