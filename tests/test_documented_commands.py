@@ -27,6 +27,10 @@ NOT_RUN = {
     "make build": "executes every page for minutes; `make test` runs it as its own step",
     "make setup": "creates .venv/ from the network; every other target depends on it",
     "make lock": "rewrites requirements/lock.txt from whatever .venv/ holds",
+    **dict.fromkeys(
+        (".venv/bin/cnnbook results check", "cnnbook results check"),
+        "`make test` runs exactly this command as its own step (`make results`)",
+    ),
     "pip install -e .": "installs into the running environment; `make setup` does just that",
     (
         "torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d --rdzv_endpoint=host0:29500 "
