@@ -50,14 +50,14 @@ CONSOLE_SCRIPT = str(Path(sys.executable).parent / "cnnbook")
 
 
 def forkable(argv: list[str]) -> bool:
-    """True for ``python script.py``, ``python -m cnnbook`` and ``cnnbook``, in a one-thread parent."""
+    """True for ``python script.py``, ``python -m module`` and ``cnnbook``, in a one-thread parent."""
     import torch
 
     if torch.get_num_threads() != 1:
         return False
     if argv[0] == CONSOLE_SCRIPT:
         return True
-    return argv[0] == sys.executable and (argv[1:3] == ["-m", "cnnbook"] or argv[1].endswith(".py"))
+    return argv[0] == sys.executable and (argv[1] == "-m" or argv[1].endswith(".py"))
 
 
 def preload(env: dict[str, str]) -> None:
@@ -99,7 +99,7 @@ def _child(argv: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
-        code = _main(argv)
+        code = as_main(argv)
     except BaseException:  # anything else is the command's own crash: show it as Python would
         traceback.print_exc()
         code = 1
@@ -108,7 +108,7 @@ def _child(argv: list[str], cwd: Path, env: dict[str, str], out: Path, err: Path
     return code
 
 
-def _main(argv: list[str]) -> int:
+def as_main(argv: list[str]) -> int:
     """What ``python argv[1:]`` does: run the module or script as ``__main__``."""
     try:
         if argv[0] == CONSOLE_SCRIPT:

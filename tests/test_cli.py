@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import forkrun
 import pytest
 import torch
 from PIL import Image
@@ -168,9 +169,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     args = [sys.executable, "-m", "cnnbook", "train", "--data", "fake", "--subset", "192",
             "--epochs", "3", "--batch-size", "32", "--quiet"]  # fmt: skip
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
-    full = subprocess.run(
-        [*args, "--out", str(tmp_path / "full")], env=env, capture_output=True, text=True
-    )
+    # The two runs that end normally fork from this process (forkrun: no new
+    # interpreter to start); the one that is killed is a real process.
+    full = forkrun.run([*args, "--out", str(tmp_path / "full")], tmp_path, env, timeout=300)
     assert full.returncode == 0, full.stderr
 
     out = tmp_path / "killed"
@@ -183,9 +184,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     done = torch.load(out / "last.pt", weights_only=True)["epoch"]
     assert 1 <= done < 3
 
-    resumed = subprocess.run(
-        [*args, "--out", str(out), "--resume"], env=env, capture_output=True, text=True
-    )
+    resumed = forkrun.run([*args, "--out", str(out), "--resume"], tmp_path, env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert _history(out) == _history(tmp_path / "full")
 
