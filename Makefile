@@ -81,8 +81,10 @@ complexity: setup ## McCabe complexity <= 12 for every function in src/
 # so execute) every notebook page as a module.
 DOC_MARKDOWN := README.md $(shell find docs -name '*.md' -not -path 'docs/vendor/*' | sort)
 
+# Niced: in `make test` the strict build runs beside the tests, and the links and
+# browser checks wait for it, so it gets a core of its own first.
 unit: setup ## all tests except the browser test, then the Markdown pages' snippets
-	$(BIN)/python -m pytest -n $(WORKERS) -m "not browser" --durations=15 tests
+	nice -n 10 $(BIN)/python -m pytest -n $(WORKERS) -m "not browser" --durations=15 tests
 	$(BIN)/python -m pytest --markdown-docs --markdown-docs-syntax=superfences -p no:cacheprovider $(DOC_MARKDOWN)
 
 # Recorded runs (docs/results/) must match today's code; CPU runs are replayed.

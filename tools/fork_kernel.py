@@ -12,7 +12,7 @@ so a page cannot tell the difference except in time.
 
 The pieces, all in this file:
 
-* the hook (``on_pre_build``) starts the server and puts a ``python3``
+* the hook (``on_pre_build``, on Linux) starts the server and puts a ``python3``
   kernelspec whose command is this file's client first on ``JUPYTER_PATH``;
   ``on_post_build``, ``on_build_error`` and exit stop it;
 * the server (``python fork_kernel.py serve SOCKET``) imports :data:`PRELOAD`,
@@ -78,6 +78,11 @@ _tmp: tempfile.TemporaryDirectory[str] | None = None
 def on_pre_build(config: Any) -> None:
     global _server, _tmp
     _stop()
+    if sys.platform != "linux":
+        # macOS frameworks are not safe to fork into a process that goes on
+        # running (Python itself spawns there), and Windows has no fork: pages
+        # start in ordinary kernels.
+        return
     _tmp = tempfile.TemporaryDirectory(prefix="cnnbook-kernels-")
     path = Path(_tmp.name)
     sock = path / "server.sock"
