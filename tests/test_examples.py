@@ -1,13 +1,14 @@
-"""Every example script runs with its default arguments on a CPU, quickly.
+"""Every example script runs with its default arguments on a CPU.
 
 Readers copy these scripts first; a broken default is the worst first
-impression the project can make.
+impression the project can make. How long the defaults take (the goal is
+under 20 s each) is measured by ``benchmarks/example_defaults.py``, not
+here: a loaded machine would fail a timed test for no reason.
 """
 
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,6 @@ def test_there_are_examples():
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_with_defaults(script, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg", CUDA_VISIBLE_DEVICES="")
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,  # examples must not depend on the working directory
@@ -32,8 +32,6 @@ def test_example_runs_with_defaults(script, tmp_path):
         text=True,
         timeout=120,
     )
-    elapsed = time.perf_counter() - start
     assert proc.returncode == 0, (
         f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     )
-    assert elapsed < 60, f"{script.name} took {elapsed:.0f} s with its defaults (limit 60 s)"
