@@ -35,12 +35,17 @@ PAGE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hook(tmp_path_factory):
-    """The hook as the build uses it: server started, kernelspec on JUPYTER_PATH."""
+def _load():
     spec = importlib.util.spec_from_file_location("fork_kernel", ROOT / "tools/fork_kernel.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def hook(tmp_path_factory):
+    """The hook as the build uses it: server started, kernelspec on JUPYTER_PATH."""
+    module = _load()
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "MPLBACKEND")}
     os.environ.pop("MPLBACKEND", None)  # a page gets the kernel's inline backend
     module.on_pre_build(config=None)
@@ -131,3 +136,14 @@ def _parent(pid: int) -> int:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except OSError:
         return -1
+
+
+def test_the_switch_turns_the_hook_off(hook, monkeypatch):
+    module = _load()
+    monkeypatch.setenv(module.SWITCH_VAR, "0")
+    monkeypatch.delenv(module.SOCKET_VAR, raising=False)
+    module.on_pre_build(config=None)
+    try:
+        assert module._server is None and module.SOCKET_VAR not in os.environ
+    finally:
+        module.on_post_build(config=None)

@@ -48,6 +48,8 @@ from typing import Any
 #: Set by the hook for the kernels it starts: where the server listens, and its pid.
 SOCKET_VAR = "FORK_KERNEL_SOCKET"
 PID_VAR = "FORK_KERNEL_SERVER"
+#: ``CNNBOOK_FORK_KERNELS=0`` turns the hook off: every kernel starts anew.
+SWITCH_VAR = "CNNBOOK_FORK_KERNELS"
 #: What the pages import; a module the server imports is imported once per build.
 PRELOAD = (
     "torch",
@@ -78,10 +80,10 @@ _tmp: tempfile.TemporaryDirectory[str] | None = None
 def on_pre_build(config: Any) -> None:
     global _server, _tmp
     _stop()
-    if sys.platform != "linux":
+    if sys.platform != "linux" or os.environ.get(SWITCH_VAR) == "0":
         # macOS frameworks are not safe to fork into a process that goes on
         # running (Python itself spawns there), and Windows has no fork: pages
-        # start in ordinary kernels.
+        # start in ordinary kernels, as they do when the switch is set to 0.
         return
     _tmp = tempfile.TemporaryDirectory(prefix="cnnbook-kernels-")
     path = Path(_tmp.name)
