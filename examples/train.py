@@ -26,7 +26,9 @@ def main() -> None:
     )
     p.add_argument("--model", default="vgg_mini")
     p.add_argument(
-        "--data", default="textures", help="mnist, textures, cifar10, fake or a folder"
+        "--data",
+        default="textures",
+        help="mnist, textures, cifar10, fashion_mnist, fake or a folder",
     )
     p.add_argument(
         "--subset", type=int, default=0, help="cap on training images (0 = all)"

@@ -246,7 +246,7 @@ PROGRAMS = {
 PREDICTORS = {"cnnbook predict", "examples/predict.py"}  # their image arguments are the reader's
 EPOCHS, STEPS, SUBSET, BATCH, IMAGE_SIDE = "1", "2", "64", 16, 64
 GPU_ONLY_FLAGS = {"--amp", "--compile"}
-DOWNLOADED = {"cifar10"}
+DOWNLOADED = {"cifar10", "fashion_mnist"}
 PLACEHOLDERS = {"NAME": "vgg_mini"}  # `cnnbook summary NAME`
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -287,7 +287,7 @@ def drop_gpu_only(args: list[str]) -> list[str]:
 
 
 def fake_data(args: list[str]) -> list[str]:
-    """``--data cifar10 --download`` -> ``--data fake``: CI downloads nothing."""
+    """``--data cifar10|fashion_mnist --download`` -> ``--data fake``: CI downloads nothing."""
     if _value(args, "--data") in DOWNLOADED:
         args = [a for a in _set(args, "--data", "fake") if a != "--download"]
     return args

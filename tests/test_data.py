@@ -134,7 +134,7 @@ def test_corrupt_image_is_named(engine_image_folder):
 
 
 def test_unknown_dataset_lists_the_names():
-    with pytest.raises(data.DataError, match="mnist, textures, cifar10, fake"):
+    with pytest.raises(data.DataError, match="mnist, textures, cifar10, fashion_mnist, fake"):
         data.load("imagenet")
 
 

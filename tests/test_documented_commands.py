@@ -178,8 +178,9 @@ def test_the_commands_of_every_kind_of_source_are_found():
         ("examples/slimming_experiment.py", "python examples/slimming_experiment.py --data cifar10 "
          "--download --device cuda --image-size 32 --base-width 1 --steps 3000"),
         # a fenced block inside a content tab, indented, with a comment line first
-        ("docs/getting-started.md", ".venv/bin/cnnbook train --model vgg11_quarter --data mnist "
-         "--image-size 224 --epochs 10 --batch-size 128 --lr 0.05 --device cuda"),
+        ("docs/getting-started.md", ".venv/bin/cnnbook train --model vgg11_quarter "
+         "--data fashion_mnist --download --image-size 224 --epochs 10 --batch-size 128 "
+         "--lr 0.05 --device cuda"),
         # the alternative given in a comment
         ("README.md", "python -m cnnbook --help"),
         # a book.tabs value of two implicitly concatenated strings

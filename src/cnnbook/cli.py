@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", default="vgg_mini", help="a registered model name (see `cnnbook models`)"
     )
     t.add_argument(
-        "--data", default="mnist", help="mnist, textures, cifar10, fake, or an image-folder path"
+        "--data",
+        default="mnist",
+        help="mnist, textures, cifar10, fashion_mnist, fake, or an image-folder path",
     )
     t.add_argument("--epochs", type=_positive_int, default=3)
     t.add_argument(

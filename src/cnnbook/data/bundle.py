@@ -83,7 +83,7 @@ class LoadOptions:
     * ``augment``: random training augmentation on (True) or off (False);
       None picks the dataset's sensible default.
     * ``download`` and ``root``: whether and where a downloadable dataset
-      (CIFAR-10) may be fetched; the offline datasets ignore them.
+      (CIFAR-10, Fashion-MNIST) may be fetched; the offline datasets ignore them.
     """
 
     seed: int = 0

@@ -18,18 +18,25 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Subset
 
-from cnnbook.data.builtin import load_cifar10, load_fake, load_mnist, load_textures
+from cnnbook.data.builtin import (
+    load_cifar10,
+    load_fake,
+    load_fashion_mnist,
+    load_mnist,
+    load_textures,
+)
 from cnnbook.data.bundle import DataBundle, LoadOptions
 from cnnbook.data.folders import CheckedImageFolder, load_folder
 from cnnbook.data.tensors import TensorImageDataset
 from cnnbook.errors import DataError
 
-DATASETS = ("mnist", "textures", "cifar10", "fake")
+DATASETS = ("mnist", "textures", "cifar10", "fashion_mnist", "fake")
 
 _LOADERS: dict[str, Callable[..., DataBundle]] = {
     "mnist": load_mnist,
     "textures": load_textures,
     "cifar10": load_cifar10,
+    "fashion_mnist": load_fashion_mnist,
     "fake": load_fake,
 }
 
@@ -56,13 +63,15 @@ def _resolve(name: str) -> tuple[Callable[..., DataBundle], tuple[Any, ...], str
 
 
 def load(name: str | os.PathLike[str] = "mnist", **options: Any) -> DataBundle:
-    """Load a named dataset (``mnist``, ``textures``, ``cifar10``, ``fake``) or a folder path.
+    """Load a named dataset (``mnist``, ``textures``, ``cifar10``, ``fashion_mnist``, ``fake``)
+    or a folder path.
 
     Options every dataset takes (see :class:`~cnnbook.data.bundle.LoadOptions`):
     ``seed``, ``subset`` (cap on training images), ``image_size`` (resize),
     ``channels`` (1 or 3), ``val_fraction``, ``pretrained`` (use ImageNet
     statistics), ``augment`` (None = the dataset's sensible default),
-    ``download`` and ``root`` (CIFAR-10 only; the others ignore them).
+    ``download`` and ``root`` (CIFAR-10 and Fashion-MNIST only; the others
+    ignore them).
     A few belong to one loader: ``patch`` (textures), ``size`` and
     ``num_classes`` (fake), ``check`` (folders). An option given as None
     takes its default, so callers can pass unset command-line flags through.
