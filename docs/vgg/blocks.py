@@ -208,7 +208,8 @@ show.table(
 # quarter-width VGG-11 on Fashion-MNIST resized to $224 \times 224$ for 10 epochs
 # (learning rate 0.05, batch size 128) to a training loss of 0.178, training
 # accuracy 0.935 and test accuracy 0.920, at about 2,460 images per second on one
-# GPU. To run that recipe yourself on a GPU, see the commands in
+# GPU. To run that recipe yourself on a GPU, on Fashion-MNIST itself
+# (`--data fashion_mnist --download`), see the commands in
 # [Getting started](../getting-started.md).
 
 # %% [markdown]

@@ -425,9 +425,10 @@ print(
 #
 # ### The live check
 #
-# The recorded run is twenty minutes of computing; while this page builds, the
-# same code trains seed 0 of each network for the recorded run's first epoch
-# (the same patches, the same schedule, stopped after its first pass):
+# The recorded run takes minutes of computing (its wall time is in the box
+# above); while this page builds, the same code trains seed 0 of each network
+# for the recorded run's first epoch (the same patches, the same schedule,
+# stopped after its first pass):
 
 # %%
 steps = ks.steps_per_epoch(bundle, cfg)
